@@ -1,0 +1,331 @@
+/**
+ * The TVM's configuration: types, defaults and validation, from one schema.
+ *
+ * The same `validateConfig()` runs at `cdk synth` (bin/) and at Lambda cold start (lambda/), so a bad file
+ * fails before anything deploys and a tampered bundle fails closed. It imports nothing but `zod/mini`
+ * (≈20 KB bundled, ~5 ms to load; classic `zod` is ≈450 KB and ~40 ms — cold-start work).
+ */
+import * as z from 'zod/mini';
+
+/** Momento's platform maximum for a disposable token's lifetime (25 h, raised from 1 h in Feb 2026). */
+export const MAX_TTL_SECONDS = 25 * 60 * 60;
+/** Momento caps a disposable token at 20 permission statements. */
+export const MAX_STATEMENTS = 20;
+/** `tokenId` is bound into the token by Momento and limited to 64 characters. */
+export const MAX_TOKEN_ID_LENGTH = 64;
+
+/** Cache roles, as Momento's wire names them: read-write, read-only, write-only. */
+export const CACHE_ROLES = ['readwrite', 'readonly', 'writeonly'] as const;
+/** Topic roles: publish+subscribe, subscribe only, publish only. */
+export const TOPIC_ROLES = ['publishsubscribe', 'subscribeonly', 'publishonly'] as const;
+export type CacheRole = (typeof CACHE_ROLES)[number];
+export type TopicRole = (typeof TOPIC_ROLES)[number];
+
+/** A placeholder in a permission value: `{sub}` or `{claims.<claim name>}`. */
+export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.\-]{1,128})\}/g;
+const ANY_BRACE = /[{}]/;
+
+// Names Momento accepts for caches and topics: printable, no whitespace, bounded.
+const NAME_RE = /^[A-Za-z0-9_.:\-/@+=,]+$/;
+const name = (what: string) =>
+  z.string().check(
+    z.minLength(1, `${what} must not be empty`),
+    z.maxLength(255, `${what} must be at most 255 characters`),
+    z.regex(NAME_RE, `${what} may contain only letters, digits and _ . : - / @ + = ,`),
+  );
+
+/** A value that may hold `{sub}` / `{claims.x}` placeholders (keys, key prefixes, topics, topic prefixes). */
+const templated = (what: string) =>
+  z.string().check(
+    z.minLength(1, `${what} must not be empty`),
+    z.maxLength(255, `${what} must be at most 255 characters`),
+    z.refine((v) => !ANY_BRACE.test(v.replace(PLACEHOLDER, '')), {
+      message: `${what} has a malformed placeholder; use {sub} or {claims.<name>}`,
+    }),
+    z.refine((v) => NAME_RE.test(v.replace(PLACEHOLDER, 'x')), {
+      message: `${what} may contain only letters, digits, _ . : - / @ + = , and placeholders`,
+    }),
+  );
+
+const cacheRef = z.union([z.literal('*'), name('cache name')]);
+
+const cachePermission = z.strictObject({
+  /** Cache items. */
+  type: z.literal('cache'),
+  /** A cache name, or `*` for every cache. */
+  cache: cacheRef,
+  role: z.enum(CACHE_ROLES, { error: `role must be one of ${CACHE_ROLES.join(', ')}` }),
+  /** Restrict to one key. */
+  key: z.optional(templated('key')),
+  /** Restrict to keys starting with this prefix. */
+  keyPrefix: z.optional(templated('keyPrefix')),
+});
+
+const topicPermission = z.strictObject({
+  /** Topics (pub/sub). */
+  type: z.literal('topic'),
+  cache: cacheRef,
+  role: z.enum(TOPIC_ROLES, { error: `role must be one of ${TOPIC_ROLES.join(', ')}` }),
+  /** Restrict to one topic. */
+  topic: z.optional(templated('topic')),
+  /** Restrict to topics whose name starts with this prefix (Momento's `topic_name_prefix`). */
+  topicPrefix: z.optional(templated('topicPrefix')),
+});
+
+const permission = z.discriminatedUnion('type', [cachePermission, topicPermission], {
+  error: 'each permission needs type "cache" or "topic"',
+});
+
+const ttl = (what: string) =>
+  z.number().check(
+    z.int(`${what} must be a whole number of seconds`),
+    z.gte(60, `${what} must be at least 60 seconds`),
+    z.lte(MAX_TTL_SECONDS, `${what} must be at most ${MAX_TTL_SECONDS} seconds (Momento's 25 h limit)`),
+  );
+
+const tier = z.strictObject({
+  /** Tier name, shown in logs and responses. */
+  name: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'tier name must be 1–64 letters, digits, _ or -')),
+  /** Verified groups (Cognito groups or the authorizer's groups claim) that grant this tier. */
+  groups: z._default(z.array(name('group name')), []),
+  /** What a token of this tier may do (at most 20 statements). */
+  permissions: z.array(permission).check(z.minLength(1, 'a tier needs at least one permission')),
+  /** Cap on this tier's token lifetime. @default token.maxTtlSeconds */
+  maxTtlSeconds: z.optional(ttl('maxTtlSeconds')),
+});
+
+const origin = z.string().check(
+  z.refine((v) => v !== '*', {
+    message: 'cors.allowOrigins must list origins; "*" would let any site fetch tokens for your users',
+  }),
+  z.refine((v) => v === '*' || /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$|^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/.test(v), {
+    message: 'each origin must look like https://app.example.com (http only for localhost), with no path',
+  }),
+);
+
+const secretRef = z.union(
+  [
+  z.strictObject({ /** The stack creates an empty secret; you put the key into it. */ create: z.literal(true) }),
+  z.strictObject({ /** An existing secret, by name. */ name: z.string().check(z.minLength(1)) }),
+  z.strictObject({
+    /** An existing secret, by ARN. */
+    arn: z.string().check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'secret arn is not a Secrets Manager ARN')),
+  }),
+  ],
+  { error: 'secret must be { create: true }, { name: "…" } or { arn: "arn:aws:secretsmanager:…" }' },
+);
+
+const openAuth = z.strictObject({
+  mode: z.literal('open'),
+  /** Open mode hands tokens to anyone who can reach the URL: it must be written out. */
+  allowUnauthenticated: z.literal(true, { error: 'open mode needs allowUnauthenticated: true, written out' }),
+  /** The tier every caller gets. */
+  anonymousTier: z.string(),
+});
+
+const cognitoAuth = z.strictObject({
+  mode: z.literal('cognito'),
+  /** Use an existing user pool instead of creating one. @default a new pool */
+  existingUserPool: z.optional(
+    z.strictObject({
+      userPoolId: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'userPoolId looks like us-east-1_AbCdEf123')),
+      /** App client ids whose ID tokens the API accepts. */
+      clientIds: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+    }),
+  ),
+  /** Let anyone sign up (only for a pool the stack creates). @default false */
+  selfSignUp: z._default(z.boolean(), false),
+  /** Multi-factor authentication for a pool the stack creates. @default 'optional' */
+  mfa: z._default(z.enum(['off', 'optional', 'required']), 'optional'),
+  /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
+  tokenIdClaim: z._default(z.string(), 'sub'),
+  /** Tier for signed-in users in no mapped group; unset → 403. */
+  fallbackTier: z.optional(z.string()),
+});
+
+const authorizerAuth = z.strictObject({
+  mode: z.literal('authorizer'),
+  /** The OIDC issuer of the JWTs, e.g. https://example.eu.auth0.com/ */
+  issuer: z.string().check(z.regex(/^https:\/\/\S+$/, 'issuer must be an https URL')),
+  /** Accepted audiences (`aud`, or `client_id` for access tokens without `aud`). */
+  audience: z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'audience must list at least one value')),
+  /** JWKS URI. @default `${issuer}/.well-known/jwks.json` */
+  jwksUri: z.optional(z.string().check(z.regex(/^https:\/\/\S+$/, 'jwksUri must be an https URL'))),
+  /** Accepted signature algorithms. @default ['RS256'] */
+  algorithms: z._default(z.array(z.enum(['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])), ['RS256']),
+  /** Claim holding the caller's groups (array or space/comma separated string). @default 'groups' */
+  groupsClaim: z._default(z.string().check(z.minLength(1)), 'groups'),
+  /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
+  tokenIdClaim: z._default(z.string(), 'sub'),
+  /** Claims forwarded to the vending function for `{claims.x}` templates. @default [] */
+  forwardClaims: z._default(z.array(z.string()), []),
+  /** Seconds API Gateway caches an authorizer decision (keyed by the credential); 0 disables. @default 300 */
+  resultCacheTtlSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
+  /** Tier for verified callers in no mapped group; unset → 403. */
+  fallbackTier: z.optional(z.string()),
+  /** Static API keys for server-to-server callers, stored hashed in a secret. @default off */
+  apiKeys: z.optional(z.strictObject({ secret: secretRef })),
+});
+
+const auth = z.discriminatedUnion('mode', [openAuth, cognitoAuth, authorizerAuth], {
+  error: 'auth.mode must be "open", "cognito" or "authorizer"',
+});
+
+/** The operator's configuration, as written (optional fields may be left out). */
+export const tvmConfigSchema = z.strictObject({
+  /** How callers prove who they are. */
+  auth,
+  /** Permission tiers; a user gets the union of the tiers their groups grant. */
+  tiers: z.array(tier).check(z.minLength(1, 'configure at least one tier')),
+  token: z._default(
+    z.strictObject({
+      /** Lifetime when the caller asks for none. @default 3600 */
+      defaultTtlSeconds: z._default(ttl('token.defaultTtlSeconds'), 3600),
+      /** Longest lifetime a caller may ask for. @default 3600 */
+      maxTtlSeconds: z._default(ttl('token.maxTtlSeconds'), 3600),
+    }),
+    { defaultTtlSeconds: 3600, maxTtlSeconds: 3600 },
+  ),
+  cors: z.strictObject({
+    /** Origins allowed to call the API from a browser. No wildcard. */
+    allowOrigins: z.array(origin),
+  }),
+  throttling: z._default(
+    z.strictObject({
+      /** Steady-state requests per second for the stage. @default 10 */
+      rateLimit: z._default(z.number().check(z.gte(1), z.lte(10000)), 10),
+      /** Burst for the stage. @default 20 */
+      burstLimit: z._default(z.number().check(z.int(), z.gte(1), z.lte(5000)), 20),
+    }),
+    { rateLimit: 10, burstLimit: 20 },
+  ),
+  momento: z.strictObject({
+    /** Momento endpoint of your region (e.g. cell-4-us-west-2-1.prod.a.momentohq.com); tokens are minted at token.<endpoint>. */
+    endpoint: z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'momento.endpoint must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com')),
+    /** Where the vending key lives. */
+    secret: secretRef,
+    /** Deadline for one mint call, in ms (well under API Gateway's 29 s). @default 3000 */
+    deadlineMs: z._default(z.number().check(z.int(), z.gte(100), z.lte(10000)), 3000),
+  }),
+  tokenCache: z._default(
+    z.strictObject({
+      /** Reuse a still-fresh token for the same identity + scope (protects Momento's auth rate limit). @default true */
+      enabled: z._default(z.boolean(), true),
+      /** Most tokens kept per container (LRU). @default 10000 */
+      maxEntries: z._default(z.number().check(z.int(), z.gte(1), z.lte(1_000_000)), 10_000),
+      /** Serve a cached token only while at least this fraction of its ttl remains. @default 0.5 */
+      minRemainingFraction: z._default(z.number().check(z.gte(0.1), z.lte(1)), 0.5),
+    }),
+    { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
+  ),
+  /** Optional AWS WAF web ACL on the stage. @default off */
+  waf: z.optional(
+    z.strictObject({
+      /** Requests per 5 minutes per IP before WAF blocks. @default 600 */
+      ratePer5MinPerIp: z._default(z.number().check(z.int(), z.gte(10), z.lte(2_000_000_000)), 600),
+      /** Add the AWS managed common rule set. @default true */
+      managedCommonRules: z._default(z.boolean(), true),
+    }),
+  ),
+  /** Reserved concurrency for the vending function (caps cost); unset → unreserved. */
+  reservedConcurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+  /** Email to subscribe to the alarm topic. */
+  alarmEmail: z.optional(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'alarmEmail must be an email address'))),
+  /** Log level of the functions. @default 'INFO' */
+  logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+  /** AWS X-Ray tracing on the API and functions. @default false */
+  tracing: z._default(z.boolean(), false),
+});
+
+/** The configuration as an operator writes it. */
+export type TvmConfig = z.input<typeof tvmConfigSchema>;
+/** The configuration after validation, with every default filled in. */
+export type ResolvedConfig = z.output<typeof tvmConfigSchema>;
+export type Tier = ResolvedConfig['tiers'][number];
+export type Permission = Tier['permissions'][number];
+export type CachePermission = Extract<Permission, { type: 'cache' }>;
+export type TopicPermission = Extract<Permission, { type: 'topic' }>;
+export type AuthConfig = ResolvedConfig['auth'];
+
+/** Thrown by {@link validateConfig} with every problem found, one per line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid TVM configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '');
+
+/** Identifies a permission's target for duplicate detection and the statement count. */
+export const permissionKey = (p: Permission): string => JSON.stringify(p, Object.keys(p).sort());
+
+/** Semantic checks the schema cannot express; returns problems (empty when fine). */
+function crossCheck(c: ResolvedConfig): string[] {
+  const problems: string[] = [];
+  const tierNames = new Set<string>();
+  c.tiers.forEach((t, i) => {
+    if (tierNames.has(t.name)) problems.push(`tiers[${i}].name: duplicate tier name "${t.name}"`);
+    tierNames.add(t.name);
+    if (t.permissions.length > MAX_STATEMENTS)
+      problems.push(`tiers[${i}].permissions: ${t.permissions.length} statements; Momento allows at most ${MAX_STATEMENTS}`);
+    t.permissions.forEach((p, j) => {
+      const where = `tiers[${i}].permissions[${j}]`;
+      if (p.type === 'cache' && p.key !== undefined && p.keyPrefix !== undefined)
+        problems.push(`${where}: set key or keyPrefix, not both`);
+      if (p.type === 'topic' && p.topic !== undefined && p.topicPrefix !== undefined)
+        problems.push(`${where}: set topic or topicPrefix, not both`);
+    });
+    if (c.auth.mode !== 'open' && t.groups.length === 0 && c.auth.fallbackTier !== t.name)
+      problems.push(`tiers[${i}].groups: tier "${t.name}" names no group, so nobody can get it`);
+  });
+  const union = new Set(c.tiers.flatMap((t) => t.permissions.map(permissionKey)));
+  if (union.size > MAX_STATEMENTS)
+    problems.push(
+      `tiers: a user in every group would get ${union.size} distinct statements; Momento allows at most ${MAX_STATEMENTS} in one token`,
+    );
+  const { defaultTtlSeconds, maxTtlSeconds } = c.token;
+  if (defaultTtlSeconds > maxTtlSeconds)
+    problems.push(`token.defaultTtlSeconds (${defaultTtlSeconds}) must not exceed token.maxTtlSeconds (${maxTtlSeconds})`);
+  const mustBeTier = (field: string, value: string | undefined) => {
+    if (value !== undefined && !tierNames.has(value)) problems.push(`${field}: no tier is named "${value}"`);
+  };
+  if (c.auth.mode === 'open') {
+    mustBeTier('auth.anonymousTier', c.auth.anonymousTier);
+    const anon = c.tiers.find((t) => t.name === c.auth.anonymousTier);
+    if (anon && JSON.stringify(anon.permissions).match(PLACEHOLDER))
+      problems.push(`auth.anonymousTier: tier "${anon.name}" uses {placeholders}, but open mode has no verified identity`);
+  } else {
+    mustBeTier('auth.fallbackTier', c.auth.fallbackTier);
+  }
+  if (c.auth.mode === 'cognito' && c.auth.existingUserPool && c.auth.selfSignUp)
+    problems.push('auth.selfSignUp: applies only to a pool the stack creates, not existingUserPool');
+  if (c.cors.allowOrigins.length === 0) problems.push('cors.allowOrigins: list at least one origin that may call the API');
+  return problems;
+}
+
+/**
+ * Validates a configuration and fills in defaults. Collects every problem and throws one {@link ConfigError}.
+ *
+ * @example
+ * const config = validateConfig(await import('./tvm.config').then((m) => m.default));
+ */
+export function validateConfig(input: unknown): ResolvedConfig {
+  const parsed = z.safeParse(tvmConfigSchema, input, { reportInput: true });
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        // zod says "Invalid input" for a missing field; say what an operator needs to read.
+        const missing = i.code === 'invalid_type' && i.input === undefined;
+        return `${pathOf(i.path) || '(root)'}: ${missing ? 'is required' : i.message}`;
+      }),
+    );
+  }
+  const problems = crossCheck(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+/** Identity helper giving the operator's file type checking and editor completion. */
+export const defineConfig = (config: TvmConfig): TvmConfig => config;

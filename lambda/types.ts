@@ -1,0 +1,58 @@
+/**
+ * Shared shapes between the vending steps: who is asking (Principal), what they get (Grant), and the port to
+ * Momento (Minter). Pure types; nothing here touches AWS, Momento or `process.env`.
+ */
+import type { CacheRole, TopicRole } from '../config/schema';
+
+/** A caller as API Gateway verified it (or the anonymous caller of open mode). */
+export interface Principal {
+  /** Verified subject (Cognito `sub`, the JWT `sub`, an API key id); undefined when anonymous. */
+  readonly id: string | undefined;
+  /** Verified groups, normalized to a de-duplicated array. */
+  readonly groups: readonly string[];
+  /** Verified claims as strings (only what the authorizer passed); used by `{claims.x}` templates. */
+  readonly claims: Readonly<Record<string, string>>;
+  /** How the identity was established. */
+  readonly source: 'anonymous' | 'cognito' | 'authorizer';
+}
+
+/** One permission statement as minted: templates resolved, no wildcards other than "all". */
+export type Grant =
+  | {
+      readonly type: 'cache';
+      /** Cache name, or `*` for all caches. */
+      readonly cache: string;
+      readonly role: CacheRole;
+      readonly key?: string;
+      readonly keyPrefix?: string;
+    }
+  | {
+      readonly type: 'topic';
+      readonly cache: string;
+      readonly role: TopicRole;
+      readonly topic?: string;
+      readonly topicPrefix?: string;
+    };
+
+/** What to ask Momento for. */
+export interface MintRequest {
+  readonly grants: readonly Grant[];
+  readonly ttlSeconds: number;
+  /** Bound into the token; from verified identity only. */
+  readonly tokenId?: string;
+}
+
+/** What Momento gave back. */
+export interface MintedToken {
+  /** base64(JSON {endpoint, api_key}), what `CredentialProvider.fromDisposableToken` consumes. */
+  readonly authToken: string;
+  /** Momento endpoint the token is for (e.g. cell-4-us-west-2-1.prod.a.momentohq.com). */
+  readonly endpoint: string;
+  /** Epoch seconds after which Momento refuses the token. */
+  readonly expiresAt: number;
+}
+
+/** The port to Momento. Throws `MomentoError` / `MisconfiguredError` (lambda/errors.ts). */
+export interface Minter {
+  mint(request: MintRequest): Promise<MintedToken>;
+}

@@ -1,0 +1,40 @@
+/**
+ * esbuild options for the Lambda bundles, shared by the stack (NodejsFunction) and the benchmark, so what
+ * `npm run bench` measures is what `cdk deploy` ships.
+ */
+import * as path from 'node:path';
+
+/** Repository root. */
+export const ROOT = path.resolve(__dirname, '..');
+
+/** Entry points of the functions the stack deploys. */
+export const ENTRIES = {
+  vending: path.join(ROOT, 'lambda', 'handler.ts'),
+  authorizer: path.join(ROOT, 'authorizers', 'handler.ts'),
+} as const;
+
+/**
+ * Options common to every bundle. `mainFields` prefers ESM builds so esbuild can tree-shake zod/mini and
+ * aws-jwt-verify; the output stays CommonJS (Lambda's default loader, no top-level await needed).
+ */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  mainFields: ['module', 'main'],
+  // Only metadata that has no runtime use; dropping it keeps the bundle small.
+  legalComments: 'none',
+  logLevel: 'error',
+} as const;
+
+/**
+ * The validated configuration is baked into the bundle as a constant (`process.env.TVM_CONFIG` is replaced
+ * at build time): no 4 KB environment limit, no extra read at cold start, and the function re-validates it
+ * with the same schema when it starts. Locally (dev server, tests) the variable is read from the environment.
+ */
+export const configDefine = (configJson: string): Record<string, string> => ({
+  'process.env.TVM_CONFIG': JSON.stringify(configJson),
+});

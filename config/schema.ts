@@ -26,12 +26,12 @@ export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.\-]{1,128})\}/g;
 const ANY_BRACE = /[{}]/;
 
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.
-const NAME_RE = /^[A-Za-z0-9_.:\-/@+=,]+$/;
+const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]+$/;
 const name = (what: string) =>
   z.string().check(
     z.minLength(1, `${what} must not be empty`),
     z.maxLength(255, `${what} must be at most 255 characters`),
-    z.regex(NAME_RE, `${what} may contain only letters, digits and _ . : - / @ + = ,`),
+    z.regex(NAME_RE, `${what} may contain only letters, digits and _ . : - / @ + =`),
   );
 
 /** A value that may hold `{sub}` / `{claims.x}` placeholders (keys, key prefixes, topics, topic prefixes). */
@@ -43,7 +43,7 @@ const templated = (what: string) =>
       message: `${what} has a malformed placeholder; use {sub} or {claims.<name>}`,
     }),
     z.refine((v) => NAME_RE.test(v.replace(PLACEHOLDER, 'x')), {
-      message: `${what} may contain only letters, digits, _ . : - / @ + = , and placeholders`,
+      message: `${what} may contain only letters, digits, _ . : - / @ + = and placeholders`,
     }),
   );
 
@@ -276,6 +276,10 @@ function crossCheck(c: ResolvedConfig): string[] {
         problems.push(`${where}: set key or keyPrefix, not both`);
       if (p.type === 'topic' && p.topic !== undefined && p.topicPrefix !== undefined)
         problems.push(`${where}: set topic or topicPrefix, not both`);
+      // A prefix ending in a placeholder is ambiguous: "user/{sub}" for sub "ab" also covers user "abc".
+      const prefix = p.type === 'cache' ? p.keyPrefix : p.topicPrefix;
+      if (prefix !== undefined && /\}$/.test(prefix) && prefix.replace(PLACEHOLDER, '') !== prefix)
+        problems.push(`${where}: a prefix must not end with a placeholder (one user's prefix would cover another's); add a separator such as "/" or "-" after it`);
     });
     if (c.auth.mode !== 'open' && t.groups.length === 0 && c.auth.fallbackTier !== t.name)
       problems.push(`tiers[${i}].groups: tier "${t.name}" names no group, so nobody can get it`);
@@ -292,8 +296,9 @@ function crossCheck(c: ResolvedConfig): string[] {
     if (value !== undefined && !tierNames.has(value)) problems.push(`${field}: no tier is named "${value}"`);
   };
   if (c.auth.mode === 'open') {
-    mustBeTier('auth.anonymousTier', c.auth.anonymousTier);
-    const anon = c.tiers.find((t) => t.name === c.auth.anonymousTier);
+    const anonymousTier = c.auth.anonymousTier;
+    mustBeTier('auth.anonymousTier', anonymousTier);
+    const anon = c.tiers.find((t) => t.name === anonymousTier);
     if (anon && JSON.stringify(anon.permissions).match(PLACEHOLDER))
       problems.push(`auth.anonymousTier: tier "${anon.name}" uses {placeholders}, but open mode has no verified identity`);
   } else {

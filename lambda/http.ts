@@ -1,0 +1,93 @@
+/**
+ * HTTP shapes of the contract (DESIGN.md §3): the JSON success body, `application/problem+json` errors, and
+ * CORS headers from the allow-list. Every error turns into a response here, in one place.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { TvmError } from './errors';
+import type { Grant } from './types';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** Headers a browser may send on `GET /token`, and read from our answers. */
+export const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
+export const CORS_EXPOSE_HEADERS = 'Retry-After';
+
+/**
+ * CORS headers for one request: the caller's origin is echoed only when it is on the allow-list. `Vary: Origin`
+ * always, so no shared cache hands one origin's answer to another.
+ */
+export function corsHeaders(origin: string | undefined, allowOrigins: ReadonlySet<string>): Record<string, string> {
+  const headers: Record<string, string> = { Vary: 'Origin' };
+  if (origin !== undefined && allowOrigins.has(origin)) {
+    headers['Access-Control-Allow-Origin'] = origin;
+    headers['Access-Control-Expose-Headers'] = CORS_EXPOSE_HEADERS;
+  }
+  return headers;
+}
+
+/** The answer to a CORS preflight, as the stack's API Gateway mock integration gives it (for the dev server). */
+export function preflightResponse(origin: string | undefined, allowOrigins: ReadonlySet<string>): APIGatewayProxyResult {
+  const headers = corsHeaders(origin, allowOrigins);
+  if (headers['Access-Control-Allow-Origin']) {
+    headers['Access-Control-Allow-Methods'] = 'GET,OPTIONS';
+    headers['Access-Control-Allow-Headers'] = CORS_ALLOW_HEADERS;
+    headers['Access-Control-Max-Age'] = '600';
+  }
+  return { statusCode: 204, headers, body: '' };
+}
+
+/** The success body of `GET /token`. */
+export interface TokenBody {
+  authToken: string;
+  /** Epoch seconds (as the anchor). */
+  expiresAt: number;
+  /** Seconds from now: schedule refresh with this, not the local clock. */
+  expiresIn: number;
+  endpoint: string;
+  tokenId?: string;
+  permissions: readonly Grant[];
+}
+
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+export function tokenResponse(body: TokenBody, cors: Record<string, string>): APIGatewayProxyResult {
+  return {
+    statusCode: 200,
+    headers: { ...cors, ...NO_STORE, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+/** An RFC 9457 problem answer. */
+export function problemResponse(
+  status: number,
+  code: string,
+  detail: string | undefined,
+  cors: Record<string, string>,
+  extra: { requestId?: string; retryAfterSeconds?: number } = {},
+): APIGatewayProxyResult {
+  const headers: Record<string, string> = { ...cors, ...NO_STORE, 'Content-Type': 'application/problem+json' };
+  if (extra.retryAfterSeconds !== undefined) headers['Retry-After'] = String(extra.retryAfterSeconds);
+  const body: Record<string, unknown> = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, code };
+  if (detail !== undefined) body.detail = detail;
+  if (extra.requestId !== undefined) body.requestId = extra.requestId;
+  return { statusCode: status, headers, body: JSON.stringify(body) };
+}
+
+/** Maps any thrown value to a problem answer. Unknown errors become a generic 500 that names only the request id. */
+export function errorResponse(err: unknown, cors: Record<string, string>, requestId: string | undefined): APIGatewayProxyResult {
+  if (err instanceof TvmError) {
+    // 5xx details come from our own fixed messages, never from the upstream's text.
+    return problemResponse(err.status, err.code, err.message, cors, { requestId, retryAfterSeconds: err.retryAfterSeconds });
+  }
+  return problemResponse(500, 'internal', 'unexpected error; quote the requestId when reporting it', cors, { requestId });
+}

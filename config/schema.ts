@@ -22,7 +22,7 @@ export type CacheRole = (typeof CACHE_ROLES)[number];
 export type TopicRole = (typeof TOPIC_ROLES)[number];
 
 /** A placeholder in a permission value: `{sub}` or `{claims.<claim name>}`. */
-export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.\-]{1,128})\}/g;
+export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.-]{1,128})\}/g;
 const ANY_BRACE = /[{}]/;
 
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.

@@ -36,6 +36,8 @@ export interface IssuanceEvent {
 /** Where the handler reports; tests pass a recorder, Lambda the Powertools implementation. */
 export interface Telemetry {
   record(event: IssuanceEvent): void;
+  /** Operational notes (retries, reconnects, key reloads): never a key or token. */
+  note?(message: string, details: Readonly<Record<string, unknown>>): void;
 }
 
 /** Powertools Logger + Metrics (EMF) implementation. Build once at module scope. */
@@ -47,6 +49,9 @@ export function powertoolsTelemetry(options: { serviceName?: string; namespace?:
       ? undefined
       : new Metrics({ serviceName, namespace: options.namespace ?? process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MomentoTokenVendingMachine' });
   return {
+    note(message, details) {
+      logger.info(message, { ...details });
+    },
     record(e) {
       const { decision, status } = e;
       if (decision === 'error' && status >= 500 && e.momentoFailure === undefined) logger.error('token request failed', { ...e });

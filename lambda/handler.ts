@@ -1,0 +1,27 @@
+/**
+ * Lambda entry point of the vending function. Builds every dependency once per container (module scope) and
+ * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
+ */
+import { validateConfig } from '../config/schema';
+import { createGrpcMinter, extensionKeySource } from './momento';
+import { powertoolsTelemetry } from './telemetry';
+import { createVendHandler } from './vend';
+
+// Replaced by the validated config at build time (lib/bundling.ts), read from the environment locally; validated
+// again here with the same schema, so a tampered or stale bundle fails closed.
+const configJson = process.env.TVM_CONFIG;
+if (!configJson) throw new Error('TVM_CONFIG is not set: the vending function has no configuration');
+const config = validateConfig(JSON.parse(configJson));
+const secretId = process.env.TVM_SECRET_ID;
+if (!secretId) throw new Error('TVM_SECRET_ID is not set: the vending function does not know where the Momento key is');
+
+const telemetry = powertoolsTelemetry();
+const minter = createGrpcMinter({
+  keySource: extensionKeySource({ secretId }),
+  endpoint: config.momento.endpoint,
+  deadlineMs: config.momento.deadlineMs,
+  onEvent: (event) => telemetry.note?.('momento connection', event),
+});
+
+/** The Lambda handler for `GET /token`. */
+export const handler = createVendHandler({ config, minter, telemetry });

@@ -20,7 +20,7 @@ const minter = createGrpcMinter({
   keySource: extensionKeySource({ secretId }),
   endpoint: config.momento.endpoint,
   deadlineMs: config.momento.deadlineMs,
-  onEvent: (event) => telemetry.note?.('momento connection', event),
+  onEvent: (event) => telemetry.note?.('momento connection', { ...event }),
 });
 
 /** The Lambda handler for `GET /token`. */

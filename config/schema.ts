@@ -5,6 +5,7 @@
  * fails before anything deploys and a tampered bundle fails closed. It imports nothing but `zod/mini`
  * (≈20 KB bundled, ~5 ms to load; classic `zod` is ≈450 KB and ~40 ms — cold-start work).
  */
+import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 
 /** Momento's platform maximum for a disposable token's lifetime (25 h, raised from 1 h in Feb 2026). */
@@ -317,7 +318,8 @@ function crossCheck(c: ResolvedConfig): string[] {
  * const config = validateConfig(await import('./tvm.config').then((m) => m.default));
  */
 export function validateConfig(input: unknown): ResolvedConfig {
-  const parsed = z.safeParse(tvmConfigSchema, input, { reportInput: true });
+  // zod/mini ships no messages: without a locale an unknown key (a typo) reads "(root): Invalid input".
+  const parsed = z.safeParse(tvmConfigSchema, input, { reportInput: true, error: en().localeError });
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {

@@ -1,0 +1,5 @@
+import { clearLogs } from './log-scan';
+
+export default function globalSetup(): void {
+  clearLogs();
+}

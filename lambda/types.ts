@@ -56,3 +56,13 @@ export interface MintedToken {
 export interface Minter {
   mint(request: MintRequest): Promise<MintedToken>;
 }
+
+/**
+ * Where the minter gets the TVM's own Momento API key. Implementations cache the key per container; the minter
+ * calls `invalidate()` when Momento rejects the key, then `getKey()` once more, so a rotated secret is picked up
+ * without a cold start. Throws `MisconfiguredError` (lambda/errors.ts) when the key cannot be read.
+ */
+export interface KeySource {
+  getKey(): Promise<string>;
+  invalidate(): void;
+}

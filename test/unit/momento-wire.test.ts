@@ -1,0 +1,202 @@
+import { AllCaches, AllTopics, CacheRole, TopicRole } from '@gomomento/sdk';
+import { AllCacheItems } from '@gomomento/sdk-core';
+import { permissionsFromDisposableTokenScope } from '@gomomento/sdk/dist/src/internal/internal-auth-client';
+import { permission_messages as pm } from '@gomomento/generated-types/dist/permissionmessages';
+import { decodePermissions } from '../../dev/fake-momento/server';
+import { toPermissions } from '../../lambda/momento/wire';
+import type { Grant } from '../../lambda/types';
+
+const b = (s: string) => Buffer.from(s, 'utf8');
+const decoded = (grants: readonly Grant[]) => decodePermissions(toPermissions(grants));
+const statements = (grants: readonly Grant[]) =>
+  (decoded(grants) as { explicit: { permissions: unknown[] } }).explicit.permissions;
+
+describe('Function: toPermissions', () => {
+  it.each<[string, Grant, unknown]>([
+    [
+      'all caches, all items',
+      { type: 'cache', cache: '*', role: 'readwrite' },
+      { cache_permissions: { role: pm.CacheRole.CacheReadWrite, all_caches: {}, all_items: {} } },
+    ],
+    [
+      'one cache, all items',
+      { type: 'cache', cache: 'app', role: 'readonly' },
+      { cache_permissions: { role: pm.CacheRole.CacheReadOnly, cache_selector: { cache_name: 'app' }, all_items: {} } },
+    ],
+    [
+      'one key',
+      { type: 'cache', cache: 'app', role: 'writeonly', key: 'profile' },
+      {
+        cache_permissions: {
+          role: pm.CacheRole.CacheWriteOnly,
+          cache_selector: { cache_name: 'app' },
+          item_selector: { key: b('profile') },
+        },
+      },
+    ],
+    [
+      'key prefix',
+      { type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/42/' },
+      {
+        cache_permissions: {
+          role: pm.CacheRole.CacheReadWrite,
+          cache_selector: { cache_name: 'app' },
+          item_selector: { key_prefix: b('user/42/') },
+        },
+      },
+    ],
+    [
+      'all topics of all caches',
+      { type: 'topic', cache: '*', role: 'publishonly' },
+      { topic_permissions: { role: pm.TopicRole.TopicWriteOnly, all_caches: {}, all_topics: {} } },
+    ],
+    [
+      'one topic',
+      { type: 'topic', cache: 'app', role: 'publishsubscribe', topic: 'inbox-42' },
+      {
+        topic_permissions: {
+          role: pm.TopicRole.TopicReadWrite,
+          cache_selector: { cache_name: 'app' },
+          topic_selector: { topic_name: 'inbox-42' },
+        },
+      },
+    ],
+    [
+      'topic prefix (the SDK cannot express it)',
+      { type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' },
+      {
+        topic_permissions: {
+          role: pm.TopicRole.TopicReadOnly,
+          cache_selector: { cache_name: 'app' },
+          topic_selector: { topic_name_prefix: 'chat-' },
+        },
+      },
+    ],
+  ])('encodes %s', (_name, grant, expected) => {
+    // Act
+    const result = decoded([grant]);
+
+    // Assess
+    expect(result).toEqual({ explicit: { permissions: [expected] } });
+  });
+
+  it.each<[Grant['role'], number]>([
+    ['readwrite', 1],
+    ['readonly', 2],
+    ['writeonly', 3],
+  ])('maps cache role %s to wire value %i', (role, wire) => {
+    const [s] = statements([{ type: 'cache', cache: 'c', role } as Grant]);
+    expect(s).toMatchObject({ cache_permissions: { role: wire } });
+  });
+
+  it.each<[Grant['role'], number]>([
+    ['publishsubscribe', 1],
+    ['subscribeonly', 2],
+    ['publishonly', 3],
+  ])('maps topic role %s to wire value %i', (role, wire) => {
+    const [s] = statements([{ type: 'topic', cache: 'c', role } as Grant]);
+    expect(s).toMatchObject({ topic_permissions: { role: wire } });
+  });
+
+  it('keeps key restrictions when topics are in the same token (the SDK fails open here)', () => {
+    // Prepare
+    const grants: Grant[] = [
+      { type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'news' },
+      { type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/42/' },
+      { type: 'cache', cache: 'app', role: 'readonly', key: 'motd' },
+    ];
+
+    // Act
+    const result = statements(grants);
+
+    // Assess: order kept, one statement per grant, both item selectors present.
+    expect(result).toEqual([
+      { topic_permissions: { role: 2, cache_selector: { cache_name: 'app' }, topic_selector: { topic_name: 'news' } } },
+      { cache_permissions: { role: 1, cache_selector: { cache_name: 'app' }, item_selector: { key_prefix: b('user/42/') } } },
+      { cache_permissions: { role: 2, cache_selector: { cache_name: 'app' }, item_selector: { key: b('motd') } } },
+    ]);
+    // …whereas the SDK, given the equivalent scope, drops every item restriction.
+    const sdk = decodePermissions(
+      permissionsFromDisposableTokenScope({
+        permissions: [
+          { role: TopicRole.SubscribeOnly, cache: 'app', topic: 'news' },
+          { role: CacheRole.ReadWrite, cache: 'app', item: { keyPrefix: 'user/42/' } },
+          { role: CacheRole.ReadOnly, cache: 'app', item: { key: 'motd' } },
+        ],
+      } as never),
+    ) as { explicit: { permissions: { cache_permissions?: Record<string, unknown> }[] } };
+    expect(sdk.explicit.permissions[1]?.cache_permissions).not.toHaveProperty('item_selector');
+  });
+
+  it('encodes keys as UTF-8 bytes', () => {
+    const [s] = statements([{ type: 'cache', cache: 'c', role: 'readonly', key: 'clé/ключ/鍵' }]);
+    expect(s).toEqual({
+      cache_permissions: { role: 2, cache_selector: { cache_name: 'c' }, item_selector: { key: Buffer.from('clé/ключ/鍵') } },
+    });
+  });
+
+  it('survives a serialize / deserialize round trip unchanged', () => {
+    const grants: Grant[] = [
+      { type: 'cache', cache: '*', role: 'readonly', keyPrefix: 'p/' },
+      { type: 'topic', cache: 'app', role: 'publishonly', topicPrefix: 't-' },
+    ];
+    const bytes = toPermissions(grants).serializeBinary();
+    expect(decodePermissions(pm.Permissions.deserializeBinary(bytes))).toEqual(decoded(grants));
+  });
+
+  describe('matches the SDK byte for byte where the SDK is correct', () => {
+    // The SDK's own conversion (internal-auth-client.js) as the oracle: cache-only scopes with an explicit
+    // item selector, and topic-only scopes without prefixes.
+    it.each<[string, Grant[], unknown]>([
+      ['all caches', [{ type: 'cache', cache: '*', role: 'readwrite' }], [{ role: CacheRole.ReadWrite, cache: AllCaches, item: AllCacheItems }]],
+      [
+        'caches with key and key prefix',
+        [
+          { type: 'cache', cache: 'app', role: 'readonly', key: 'motd' },
+          { type: 'cache', cache: 'app', role: 'writeonly', keyPrefix: 'user/7/' },
+          { type: 'cache', cache: 'other', role: 'readwrite' },
+        ],
+        [
+          { role: CacheRole.ReadOnly, cache: 'app', item: { key: 'motd' } },
+          { role: CacheRole.WriteOnly, cache: 'app', item: { keyPrefix: 'user/7/' } },
+          { role: CacheRole.ReadWrite, cache: 'other', item: AllCacheItems },
+        ],
+      ],
+      [
+        'topics',
+        [
+          { type: 'topic', cache: 'app', role: 'publishsubscribe', topic: 'chat' },
+          { type: 'topic', cache: '*', role: 'subscribeonly' },
+          { type: 'topic', cache: 'app', role: 'publishonly' },
+        ],
+        [
+          { role: TopicRole.PublishSubscribe, cache: 'app', topic: 'chat' },
+          { role: TopicRole.SubscribeOnly, cache: AllCaches, topic: AllTopics },
+          { role: TopicRole.PublishOnly, cache: 'app', topic: AllTopics },
+        ],
+      ],
+    ])('%s', (_name, grants, sdkPermissions) => {
+      // Act
+      const ours = toPermissions(grants);
+      const sdk = permissionsFromDisposableTokenScope({ permissions: sdkPermissions } as never);
+
+      // Assess
+      expect(decodePermissions(ours)).toEqual(decodePermissions(sdk));
+      expect(Buffer.from(ours.serializeBinary()).equals(Buffer.from(sdk.serializeBinary()))).toBe(true);
+    });
+  });
+
+  it.each<[string, Grant[], RegExp]>([
+    ['no grants', [], /without permissions/],
+    ['key and keyPrefix together', [{ type: 'cache', cache: 'c', role: 'readonly', key: 'k', keyPrefix: 'p' }], /key or keyPrefix, not both/],
+    ['topic and topicPrefix together', [{ type: 'topic', cache: 'c', role: 'subscribeonly', topic: 't', topicPrefix: 'p' }], /topic or topicPrefix, not both/],
+    ['an empty cache name', [{ type: 'cache', cache: '', role: 'readonly' }], /cache must not be empty/],
+    ['an empty key', [{ type: 'cache', cache: 'c', role: 'readonly', key: '' }], /key must not be empty/],
+    ['an empty key prefix', [{ type: 'cache', cache: 'c', role: 'readonly', keyPrefix: '' }], /keyPrefix must not be empty/],
+    ['an empty topic prefix', [{ type: 'topic', cache: 'c', role: 'subscribeonly', topicPrefix: '' }], /topicPrefix must not be empty/],
+    ['an unknown role', [{ type: 'cache', cache: 'c', role: 'admin' } as unknown as Grant], /unknown cache role/],
+    ['an unknown type', [{ type: 'function', cache: 'c', role: 'x' } as unknown as Grant], /Unknown grant type/],
+  ])('refuses %s', (_name, grants, message) => {
+    expect(() => toPermissions(grants)).toThrow(message);
+  });
+});

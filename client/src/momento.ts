@@ -1,0 +1,108 @@
+/**
+ * Glue for the Momento Web SDK (`@gomomento/sdk-web`), structural so this package does not depend on it.
+ *
+ * A Web SDK credential provider holds its token for life (there is no way to swap the token of an existing
+ * `CacheClient`/`TopicClient`), so "refreshing" means building new clients from the new token and retiring
+ * the old ones; topic subscriptions have to be re-opened on the new client.
+ */
+import type { TokenResponse } from './tvm-client';
+
+/** What `CredentialProvider.fromDisposableToken(...)` takes. */
+export interface DisposableTokenCredentials {
+  /** The Momento disposable token. Never log it. */
+  readonly authToken: string;
+}
+
+/** Anything that hands out tokens like {@link TokenVendingClient}. */
+export interface TokenSource {
+  getToken(): Promise<TokenResponse>;
+  subscribe?(listener: (token: TokenResponse) => void): () => void;
+}
+
+/**
+ * The current token in the shape `CredentialProvider.fromDisposableToken` expects, fetching one if needed.
+ *
+ * @example
+ * ```ts
+ * import { CacheClient, Configurations, CredentialProvider } from '@gomomento/sdk-web';
+ * const cache = new CacheClient({
+ *   configuration: Configurations.Browser.v1(),
+ *   credentialProvider: CredentialProvider.fromDisposableToken(await momentoCredentials(tokens)),
+ *   defaultTtlSeconds: 60,
+ * });
+ * ```
+ */
+export async function momentoCredentials(source: Pick<TokenSource, 'getToken'>): Promise<DisposableTokenCredentials> {
+  const { authToken } = await source.getToken();
+  return { authToken };
+}
+
+/** Options of {@link refreshingMomentoClient}. */
+export interface RefreshingMomentoClientOptions<T> {
+  /**
+   * Called after a client built from a new token has replaced `previous`: move topic subscriptions over,
+   * then close or drop `previous`.
+   * @default nothing (the previous client is dropped)
+   */
+  readonly onReplace?: (next: T, previous: T) => void;
+}
+
+/** A Momento Web SDK client that is rebuilt whenever the token changes. */
+export interface RefreshingMomentoClient<T> {
+  /** Resolves with a client built from a token that is not due for refresh (rebuilding it if needed). */
+  get(): Promise<T>;
+  /** The latest client, if one was built. */
+  readonly current: T | undefined;
+  /** Stops following token refreshes. */
+  close(): void;
+}
+
+/**
+ * Keeps one Momento Web SDK client in step with the token: `create` is called with the credentials of each
+ * new token (on `get()` and on background refreshes).
+ *
+ * @example
+ * ```ts
+ * const caches = refreshingMomentoClient(tokens, (credentials) =>
+ *   new CacheClient({
+ *     configuration: Configurations.Browser.v1(),
+ *     credentialProvider: CredentialProvider.fromDisposableToken(credentials),
+ *     defaultTtlSeconds: 60,
+ *   }),
+ * );
+ * const cache = await caches.get();
+ * ```
+ */
+export function refreshingMomentoClient<T>(
+  source: TokenSource,
+  create: (credentials: DisposableTokenCredentials) => T,
+  options: RefreshingMomentoClientOptions<T> = {},
+): RefreshingMomentoClient<T> {
+  let client: T | undefined;
+  let builtFor: string | undefined;
+
+  const adopt = (token: TokenResponse): T => {
+    if (client !== undefined && builtFor === token.authToken) return client;
+    const next = create({ authToken: token.authToken });
+    const previous = client;
+    client = next;
+    builtFor = token.authToken;
+    if (previous !== undefined) options.onReplace?.(next, previous);
+    return next;
+  };
+  const unsubscribe = source.subscribe?.((token) => {
+    adopt(token);
+  });
+
+  return {
+    async get() {
+      return adopt(await source.getToken());
+    },
+    get current() {
+      return client;
+    },
+    close() {
+      unsubscribe?.();
+    },
+  };
+}

@@ -114,7 +114,11 @@ function decodePermissionsType(t: PermissionTypes.PermissionsType): PlainPermiss
     if (c.cache_item === 'item_selector') {
       const i = c.item_selector;
       out.item_selector =
-        i.kind === 'key' ? { key: Buffer.from(i.key) } : i.kind === 'key_prefix' ? { key_prefix: Buffer.from(i.key_prefix) } : {};
+        i.kind === 'key'
+          ? { key: Buffer.from(i.key) }
+          : i.kind === 'key_prefix'
+            ? { key_prefix: Buffer.from(i.key_prefix) }
+            : {};
     }
     return { cache_permissions: out };
   }
@@ -176,7 +180,10 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
   const frontSockets = new Set<net.Socket>();
 
   const server = new grpc.Server();
-  type Call = GrpcJs.ServerUnaryCall<TokenTypes._GenerateDisposableTokenRequest, TokenTypes._GenerateDisposableTokenResponse>;
+  type Call = GrpcJs.ServerUnaryCall<
+    TokenTypes._GenerateDisposableTokenRequest,
+    TokenTypes._GenerateDisposableTokenResponse
+  >;
   type Callback = GrpcJs.sendUnaryData<TokenTypes._GenerateDisposableTokenResponse>;
 
   const resetConnectionOf = (call: Call): void => {
@@ -202,7 +209,11 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
       record.reply = reply;
       return callback(
         null,
-        new token._GenerateDisposableTokenResponse({ api_key: reply.apiKey, endpoint: reply.endpoint, valid_until: reply.validUntil }),
+        new token._GenerateDisposableTokenResponse({
+          api_key: reply.apiKey,
+          endpoint: reply.endpoint,
+          valid_until: reply.validUntil,
+        }),
       );
     }
     if ('code' in behavior) {
@@ -226,7 +237,8 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
         behavior = { code: GRPC.INVALID_ARGUMENT, details: invalid };
       }
       const metadata: Record<string, string> = {};
-      for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = Buffer.isBuffer(v) ? v.toString('base64') : String(v);
+      for (const [k, v] of Object.entries(call.metadata.getMap()))
+        metadata[k] = Buffer.isBuffer(v) ? v.toString('base64') : String(v);
       const record: ReceivedCall = {
         permissions: req.has_permissions ? decodePermissions(req.permissions) : undefined,
         validForSeconds: req.has_expires ? req.expires.valid_for_seconds : undefined,
@@ -243,7 +255,12 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
 
   const credentials = grpc.ServerCredentials.createSsl(
     null,
-    [{ private_key: readFileSync(path.join(CERT_DIR, 'server.key')), cert_chain: readFileSync(path.join(CERT_DIR, 'server.crt')) }],
+    [
+      {
+        private_key: readFileSync(path.join(CERT_DIR, 'server.key')),
+        cert_chain: readFileSync(path.join(CERT_DIR, 'server.crt')),
+      },
+    ],
     false,
   );
   const innerPort = await new Promise<number>((resolve, reject) =>

@@ -78,7 +78,11 @@ export function parseApiKey(key: string, configuredEndpoint: string | undefined)
     if (typeof apiKey !== 'string' || apiKey === '' || typeof endpoint !== 'string' || endpoint === '') {
       throw invalid('a v1 key needs non-empty "endpoint" and "api_key" fields');
     }
-    return { authToken: apiKey, endpoint: checkEndpoint(endpoint, 'The endpoint inside the v1 API key'), version: 'v1' };
+    return {
+      authToken: apiKey,
+      endpoint: checkEndpoint(endpoint, 'The endpoint inside the v1 API key'),
+      version: 'v1',
+    };
   }
 
   const parts = k.split('.');

@@ -14,8 +14,8 @@
  * - no keepalive pings: a Lambda frozen between a ping and its ack would see a false keepalive timeout and kill a
  *   healthy connection on thaw (the SDK disables them for Lambda for the same reason); the idle rule and the
  *   deadline cover dead connections instead;
- * - `grpc.use_local_subchannel_pool`: each client owns its connection, so "fresh channel" really means a new
- *   TCP+TLS connection, never a pooled dead one.
+ * - `grpc.use_local_subchannel_pool`: each client owns its subchannel instead of sharing grpc-js's
+ *   process-wide pool, so closing a client always tears its connection down and a fresh client dials anew.
  *
  * Cold start: grpc-js and the generated types (≈45 ms of `require` unbundled) load on first use or on
  * `warmUp()`, not when this module is imported, so a handler can answer preflight / 4xx without them.
@@ -195,7 +195,7 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
     conn ??= {
       client: new rt.token.TokenClient(target, rt.grpc.credentials.createSsl(), {
         'grpc.use_local_subchannel_pool': 1,
-        // No TXT lookups for service config: one less round trip, and our retry policy is the only one.
+        // No service-config lookups: nothing to learn from them, and our retry policy is the only one.
         'grpc.service_config_disable_resolution': 1,
       }),
       target,
@@ -221,7 +221,12 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
     });
   }
 
-  async function mintWithKey(rt: Runtime, key: string, permissions: PermissionTypes.Permissions, req: MintRequest): Promise<MintedToken> {
+  async function mintWithKey(
+    rt: Runtime,
+    key: string,
+    permissions: PermissionTypes.Permissions,
+    req: MintRequest,
+  ): Promise<MintedToken> {
     const { authToken, endpoint } = parse(key);
     const target = `token.${endpoint}:443`;
     const request = new rt.token._GenerateDisposableTokenRequest({
@@ -251,7 +256,9 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
       }
       c.lastUsed = Date.now();
       if (!reply.api_key || !reply.endpoint || !(reply.valid_until > 0)) {
-        throw new MomentoError('internal', OK, { cause: new Error('Momento replied without api_key, endpoint or valid_until') });
+        throw new MomentoError('internal', OK, {
+          cause: new Error('Momento replied without api_key, endpoint or valid_until'),
+        });
       }
       return {
         authToken: encodeDisposableToken(reply.endpoint, reply.api_key),
@@ -277,7 +284,11 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
         keySource.invalidate();
         const fresh = await keySource.getKey();
         if (fresh === key) throw err;
-        emit({ type: 'key-reloaded', reason: 'Momento rejected the cached key; the secret holds a new one', grpcCode: err.grpcCode });
+        emit({
+          type: 'key-reloaded',
+          reason: 'Momento rejected the cached key; the secret holds a new one',
+          grpcCode: err.grpcCode,
+        });
         return await mintWithKey(rt, fresh, permissions, req);
       }
     },

@@ -75,7 +75,10 @@ function secretValueToKey(secretString: unknown, secretId: string): string {
     );
   }
   if (apiKey.trim() === '') {
-    throw new MisconfiguredError('secret-empty', `Secret "${secretId}" has an empty "apiKey"; put the Momento API key into it`);
+    throw new MisconfiguredError(
+      'secret-empty',
+      `Secret "${secretId}" has an empty "apiKey"; put the Momento API key into it`,
+    );
   }
   return apiKey.trim();
 }
@@ -84,10 +87,16 @@ function secretValueToKey(secretString: unknown, secretId: string): string {
 function extensionError(status: number, body: string, secretId: string): MisconfiguredError {
   if (/ResourceNotFound/i.test(body) && /AWSCURRENT|staging label|secret value/i.test(body)) {
     // The secret exists but has no current version yet (created empty by the stack).
-    return new MisconfiguredError('secret-empty', `Secret "${secretId}" has no value yet; put the Momento API key into it`);
+    return new MisconfiguredError(
+      'secret-empty',
+      `Secret "${secretId}" has no value yet; put the Momento API key into it`,
+    );
   }
   if (status === 404 || /ResourceNotFound/i.test(body)) {
-    return new MisconfiguredError('secret-missing', `Secret "${secretId}" does not exist (check the name/ARN and region)`);
+    return new MisconfiguredError(
+      'secret-missing',
+      `Secret "${secretId}" does not exist (check the name/ARN and region)`,
+    );
   }
   if (/AccessDenied|not authorized/i.test(body) || status === 403) {
     return new MisconfiguredError(
@@ -153,7 +162,10 @@ export function extensionKeySource(options: ExtensionKeySourceOptions): KeySourc
     try {
       secretString = (JSON.parse(body) as { SecretString?: unknown }).SecretString;
     } catch {
-      throw new MisconfiguredError('secret-unreadable', `The Parameters and Secrets extension returned a non-JSON answer for secret "${secretId}"`);
+      throw new MisconfiguredError(
+        'secret-unreadable',
+        `The Parameters and Secrets extension returned a non-JSON answer for secret "${secretId}"`,
+      );
     }
     return secretValueToKey(secretString, secretId);
   }
@@ -163,12 +175,10 @@ export function extensionKeySource(options: ExtensionKeySourceOptions): KeySourc
       if (cached !== undefined) return Promise.resolve(cached);
       if (inflight) return inflight;
       const started = generation;
-      const p = read().then(
-        (key) => {
-          if (generation === started) cached = key;
-          return key;
-        },
-      );
+      const p = read().then((key) => {
+        if (generation === started) cached = key;
+        return key;
+      });
       inflight = p;
       // Clear the single-flight slot either way; errors are not cached.
       p.finally(() => {

@@ -37,7 +37,9 @@ function nonEmpty(grant: Grant, field: string, value: string | undefined): value
   return true;
 }
 
-function cacheSelector(grant: Grant): { all_caches: pm.PermissionsType.All } | { cache_selector: pm.PermissionsType.CacheSelector } {
+function cacheSelector(
+  grant: Grant,
+): { all_caches: pm.PermissionsType.All } | { cache_selector: pm.PermissionsType.CacheSelector } {
   if (grant.cache === '*') return { all_caches: new pm.PermissionsType.All() };
   if (grant.cache === '') throw invalid(grant, 'cache must not be empty');
   return { cache_selector: new pm.PermissionsType.CacheSelector({ cache_name: grant.cache }) };

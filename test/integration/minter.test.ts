@@ -24,7 +24,14 @@ import {
   type ReceivedCall,
 } from '../../dev/fake-momento';
 import { MisconfiguredError, MomentoError } from '../../lambda/errors';
-import { AGENT, createGrpcMinter, staticKeySource, type GrpcMinter, type GrpcMinterOptions, type MinterEvent } from '../../lambda/momento';
+import {
+  AGENT,
+  createGrpcMinter,
+  staticKeySource,
+  type GrpcMinter,
+  type GrpcMinterOptions,
+  type MinterEvent,
+} from '../../lambda/momento';
 import type { Grant, KeySource, MintRequest } from '../../lambda/types';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -50,7 +57,12 @@ afterEach(() => {
 });
 
 function minter(options: Partial<GrpcMinterOptions> = {}): GrpcMinter {
-  const m = createGrpcMinter({ keySource: staticKeySource(KEY), endpoint: FAKE_ENDPOINT, deadlineMs: 2000, ...options });
+  const m = createGrpcMinter({
+    keySource: staticKeySource(KEY),
+    endpoint: FAKE_ENDPOINT,
+    deadlineMs: 2000,
+    ...options,
+  });
   minters.push(m);
   return m;
 }
@@ -86,7 +98,11 @@ const READ_APP: MintRequest = { grants: [{ type: 'cache', cache: 'app', role: 'r
 describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
   describe('what Momento receives', () => {
     it.each<[string, Grant[], unknown[]]>([
-      ['all caches', [{ type: 'cache', cache: '*', role: 'readwrite' }], [{ cache_permissions: { role: 1, all_caches: {}, all_items: {} } }]],
+      [
+        'all caches',
+        [{ type: 'cache', cache: '*', role: 'readwrite' }],
+        [{ cache_permissions: { role: 1, all_caches: {}, all_items: {} } }],
+      ],
       [
         'one cache',
         [{ type: 'cache', cache: 'app', role: 'readonly' }],
@@ -95,22 +111,54 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
       [
         'one key',
         [{ type: 'cache', cache: 'app', role: 'writeonly', key: 'profile/42' }],
-        [{ cache_permissions: { role: 3, cache_selector: { cache_name: 'app' }, item_selector: { key: b('profile/42') } } }],
+        [
+          {
+            cache_permissions: {
+              role: 3,
+              cache_selector: { cache_name: 'app' },
+              item_selector: { key: b('profile/42') },
+            },
+          },
+        ],
       ],
       [
         'a key prefix',
         [{ type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/42/' }],
-        [{ cache_permissions: { role: 1, cache_selector: { cache_name: 'app' }, item_selector: { key_prefix: b('user/42/') } } }],
+        [
+          {
+            cache_permissions: {
+              role: 1,
+              cache_selector: { cache_name: 'app' },
+              item_selector: { key_prefix: b('user/42/') },
+            },
+          },
+        ],
       ],
       [
         'one topic',
         [{ type: 'topic', cache: 'app', role: 'publishsubscribe', topic: 'inbox-42' }],
-        [{ topic_permissions: { role: 1, cache_selector: { cache_name: 'app' }, topic_selector: { topic_name: 'inbox-42' } } }],
+        [
+          {
+            topic_permissions: {
+              role: 1,
+              cache_selector: { cache_name: 'app' },
+              topic_selector: { topic_name: 'inbox-42' },
+            },
+          },
+        ],
       ],
       [
         'a topic prefix',
         [{ type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' }],
-        [{ topic_permissions: { role: 2, cache_selector: { cache_name: 'app' }, topic_selector: { topic_name_prefix: 'chat-' } } }],
+        [
+          {
+            topic_permissions: {
+              role: 2,
+              cache_selector: { cache_name: 'app' },
+              topic_selector: { topic_name_prefix: 'chat-' },
+            },
+          },
+        ],
       ],
       [
         'all topics, publish only',
@@ -124,8 +172,20 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
           { type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/42/' },
         ],
         [
-          { topic_permissions: { role: 1, cache_selector: { cache_name: 'app' }, topic_selector: { topic_name: 'chat' } } },
-          { cache_permissions: { role: 1, cache_selector: { cache_name: 'app' }, item_selector: { key_prefix: b('user/42/') } } },
+          {
+            topic_permissions: {
+              role: 1,
+              cache_selector: { cache_name: 'app' },
+              topic_selector: { topic_name: 'chat' },
+            },
+          },
+          {
+            cache_permissions: {
+              role: 1,
+              cache_selector: { cache_name: 'app' },
+              item_selector: { key_prefix: b('user/42/') },
+            },
+          },
         ],
       ],
     ])('%s', async (_name, grants, statements) => {
@@ -160,7 +220,10 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
     it('uses a legacy v1 key: inner api_key as auth_token, endpoint from the key', async () => {
       // Prepare: the configured endpoint is wrong on purpose; a v1 key carries its own.
       const inner = fakeV2ApiKey();
-      const m = minter({ keySource: staticKeySource(fakeV1ApiKey(FAKE_ENDPOINT, inner)), endpoint: 'elsewhere.invalid' });
+      const m = minter({
+        keySource: staticKeySource(fakeV1ApiKey(FAKE_ENDPOINT, inner)),
+        endpoint: 'elsewhere.invalid',
+      });
 
       // Act
       await m.mint(READ_APP);
@@ -195,7 +258,9 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
         return { call: local.fake.received[before]!, authToken: res.authToken };
       } finally {
         // The SDK has no close(); reach in so the test leaves no channel behind.
-        const internal = (client as unknown as { authClient: { tokenClient: { close(): void }; authClient: { close(): void } } }).authClient;
+        const internal = (
+          client as unknown as { authClient: { tokenClient: { close(): void }; authClient: { close(): void } } }
+        ).authClient;
         internal.tokenClient.close();
         internal.authClient.close();
       }
@@ -236,7 +301,11 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
 
       // Assess: same request on the wire, same token format back.
       expect(ourCall.permissions).toEqual(sdk.call.permissions);
-      expect({ ...ourCall, metadata: undefined, reply: undefined }).toEqual({ ...sdk.call, metadata: undefined, reply: undefined });
+      expect({ ...ourCall, metadata: undefined, reply: undefined }).toEqual({
+        ...sdk.call,
+        metadata: undefined,
+        reply: undefined,
+      });
       const decode = (t: string) => JSON.parse(Buffer.from(t, 'base64').toString()) as Record<string, string>;
       expect(Object.keys(decode(ours.authToken))).toEqual(Object.keys(decode(sdk.authToken)));
       expect(decode(sdk.authToken)).toEqual({ endpoint: FAKE_ENDPOINT, api_key: sdk.call.reply?.apiKey });
@@ -264,7 +333,8 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
 
       // Assess
       const cacheStatement = (c: ReceivedCall | undefined) =>
-        (c?.permissions as { explicit: { permissions: { cache_permissions?: unknown }[] } }).explicit.permissions[1]?.cache_permissions;
+        (c?.permissions as { explicit: { permissions: { cache_permissions?: unknown }[] } }).explicit.permissions[1]
+          ?.cache_permissions;
       expect(cacheStatement(sdk.call)).toEqual({ role: 1, cache_selector: { cache_name: 'app' } });
       expect(cacheStatement(local.fake.received.at(-1))).toEqual({
         role: 1,
@@ -450,7 +520,9 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
 
       // Assess
       expect(local.proxy.connections).toBe(afterFirst + 1);
-      expect(events).toEqual([expect.objectContaining({ type: 'reconnect', reason: expect.stringMatching(/^idle \d+ ms$/) })]);
+      expect(events).toEqual([
+        expect.objectContaining({ type: 'reconnect', reason: expect.stringMatching(/^idle \d+ ms$/) }),
+      ]);
     });
 
     it('warmUp() opens the connection the first mint then uses', async () => {

@@ -71,7 +71,9 @@ describe('Function: parseApiKey', () => {
     });
 
     it('refuses a v1 key whose endpoint is not a host name', () => {
-      expect(thrown(() => parseApiKey(fakeV1ApiKey('https://x.example.com/'), ENDPOINT)).code).toBe('momento-endpoint-invalid');
+      expect(thrown(() => parseApiKey(fakeV1ApiKey('https://x.example.com/'), ENDPOINT)).code).toBe(
+        'momento-endpoint-invalid',
+      );
     });
   });
 
@@ -81,10 +83,22 @@ describe('Function: parseApiKey', () => {
       ['empty', '   ', /empty/],
       ['random text', `${secretish}`, /expected a v2 API key/],
       ['two JWT parts', `${b64url({ alg: 'HS256' })}.${b64url({ t: 'g', s: secretish })}`, /expected a v2 API key/],
-      ['a JWT with a non-JSON payload', `${b64url({ alg: 'HS256' })}.${Buffer.from(secretish).toString('base64url')}.sig`, /not a JSON object/],
-      ['a legacy JWT (no "t": "g")', `${b64url({ alg: 'HS256' })}.${b64url({ c: 'cache.x', cp: 'control.x', s: secretish })}.sig`, /legacy JWT/],
+      [
+        'a JWT with a non-JSON payload',
+        `${b64url({ alg: 'HS256' })}.${Buffer.from(secretish).toString('base64url')}.sig`,
+        /not a JSON object/,
+      ],
+      [
+        'a legacy JWT (no "t": "g")',
+        `${b64url({ alg: 'HS256' })}.${b64url({ c: 'cache.x', cp: 'control.x', s: secretish })}.sig`,
+        /legacy JWT/,
+      ],
       ['base64 that is not JSON', Buffer.from(`{${secretish}`).toString('base64'), /not a v1 key/],
-      ['base64 JSON without api_key', Buffer.from(JSON.stringify({ endpoint: 'x.example.com', key: secretish })).toString('base64'), /non-empty "endpoint" and "api_key"/],
+      [
+        'base64 JSON without api_key',
+        Buffer.from(JSON.stringify({ endpoint: 'x.example.com', key: secretish })).toString('base64'),
+        /non-empty "endpoint" and "api_key"/,
+      ],
     ])('refuses %s without revealing it', (_name, key, message) => {
       // Act
       const e = thrown(() => parseApiKey(key, ENDPOINT));

@@ -18,7 +18,10 @@ async function startStubExtension(): Promise<StubExtension> {
     reply: (_req: http.IncomingMessage, res: http.ServerResponse) => void res.end(),
   };
   const server = http.createServer((req, res) => {
-    stub.requests.push({ url: req.url ?? '', token: req.headers['x-aws-parameters-secrets-token'] as string | undefined });
+    stub.requests.push({
+      url: req.url ?? '',
+      token: req.headers['x-aws-parameters-secrets-token'] as string | undefined,
+    });
     stub.reply(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -33,10 +36,16 @@ async function startStubExtension(): Promise<StubExtension> {
 }
 
 const secretJson = (secretString: string | undefined) =>
-  JSON.stringify({ ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tvm-AbCdEf', Name: 'tvm', SecretString: secretString });
-const answer = (body: string, status = 200) => (_req: http.IncomingMessage, res: http.ServerResponse) => {
-  res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/plain' }).end(body);
-};
+  JSON.stringify({
+    ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tvm-AbCdEf',
+    Name: 'tvm',
+    SecretString: secretString,
+  });
+const answer =
+  (body: string, status = 200) =>
+  (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/plain' }).end(body);
+  };
 
 async function rejection(p: Promise<unknown>): Promise<MisconfiguredError> {
   const error = await p.then(
@@ -60,7 +69,13 @@ describe('Function: extensionKeySource', () => {
     process.env = { ...envBefore };
   });
   const source = (extra: Partial<Parameters<typeof extensionKeySource>[0]> = {}) =>
-    extensionKeySource({ secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tvm/key-AbCdEf', port: stub.port, host: '127.0.0.1', sessionToken: 'session-token', ...extra });
+    extensionKeySource({
+      secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tvm/key-AbCdEf',
+      port: stub.port,
+      host: '127.0.0.1',
+      sessionToken: 'session-token',
+      ...extra,
+    });
 
   it('reads the raw key (trimmed) with the session token header and an encoded secret id', async () => {
     // Prepare
@@ -183,7 +198,13 @@ describe('Function: extensionKeySource', () => {
 
   it.each<[string, number, string, string, RegExp]>([
     ['404', 404, 'not found', 'secret-missing', /does not exist/],
-    ['ResourceNotFound', 400, "ResourceNotFoundException: Secrets Manager can't find the specified secret.", 'secret-missing', /does not exist/],
+    [
+      'ResourceNotFound',
+      400,
+      "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+      'secret-missing',
+      /does not exist/,
+    ],
     [
       'no current version',
       400,
@@ -191,7 +212,13 @@ describe('Function: extensionKeySource', () => {
       'secret-empty',
       /has no value yet/,
     ],
-    ['AccessDenied', 400, 'AccessDeniedException: User is not authorized to perform secretsmanager:GetSecretValue', 'secret-unreadable', /GetSecretValue/],
+    [
+      'AccessDenied',
+      400,
+      'AccessDeniedException: User is not authorized to perform secretsmanager:GetSecretValue',
+      'secret-unreadable',
+      /GetSecretValue/,
+    ],
     ['a 500', 500, 'boom', 'secret-unreadable', /HTTP 500/],
   ])('maps an extension error (%s)', async (_name, status, body, code, message) => {
     stub.reply = answer(body, status);

@@ -112,7 +112,13 @@ describe('Function: toPermissions', () => {
     // Assess: order kept, one statement per grant, both item selectors present.
     expect(result).toEqual([
       { topic_permissions: { role: 2, cache_selector: { cache_name: 'app' }, topic_selector: { topic_name: 'news' } } },
-      { cache_permissions: { role: 1, cache_selector: { cache_name: 'app' }, item_selector: { key_prefix: b('user/42/') } } },
+      {
+        cache_permissions: {
+          role: 1,
+          cache_selector: { cache_name: 'app' },
+          item_selector: { key_prefix: b('user/42/') },
+        },
+      },
       { cache_permissions: { role: 2, cache_selector: { cache_name: 'app' }, item_selector: { key: b('motd') } } },
     ]);
     // …whereas the SDK, given the equivalent scope, drops every item restriction.
@@ -131,7 +137,11 @@ describe('Function: toPermissions', () => {
   it('encodes keys as UTF-8 bytes', () => {
     const [s] = statements([{ type: 'cache', cache: 'c', role: 'readonly', key: 'clé/ключ/鍵' }]);
     expect(s).toEqual({
-      cache_permissions: { role: 2, cache_selector: { cache_name: 'c' }, item_selector: { key: Buffer.from('clé/ключ/鍵') } },
+      cache_permissions: {
+        role: 2,
+        cache_selector: { cache_name: 'c' },
+        item_selector: { key: Buffer.from('clé/ключ/鍵') },
+      },
     });
   });
 
@@ -148,7 +158,11 @@ describe('Function: toPermissions', () => {
     // The SDK's own conversion (internal-auth-client.js) as the oracle: cache-only scopes with an explicit
     // item selector, and topic-only scopes without prefixes.
     it.each<[string, Grant[], unknown]>([
-      ['all caches', [{ type: 'cache', cache: '*', role: 'readwrite' }], [{ role: CacheRole.ReadWrite, cache: AllCaches, item: AllCacheItems }]],
+      [
+        'all caches',
+        [{ type: 'cache', cache: '*', role: 'readwrite' }],
+        [{ role: CacheRole.ReadWrite, cache: AllCaches, item: AllCacheItems }],
+      ],
       [
         'caches with key and key prefix',
         [
@@ -188,12 +202,28 @@ describe('Function: toPermissions', () => {
 
   it.each<[string, Grant[], RegExp]>([
     ['no grants', [], /without permissions/],
-    ['key and keyPrefix together', [{ type: 'cache', cache: 'c', role: 'readonly', key: 'k', keyPrefix: 'p' }], /key or keyPrefix, not both/],
-    ['topic and topicPrefix together', [{ type: 'topic', cache: 'c', role: 'subscribeonly', topic: 't', topicPrefix: 'p' }], /topic or topicPrefix, not both/],
+    [
+      'key and keyPrefix together',
+      [{ type: 'cache', cache: 'c', role: 'readonly', key: 'k', keyPrefix: 'p' }],
+      /key or keyPrefix, not both/,
+    ],
+    [
+      'topic and topicPrefix together',
+      [{ type: 'topic', cache: 'c', role: 'subscribeonly', topic: 't', topicPrefix: 'p' }],
+      /topic or topicPrefix, not both/,
+    ],
     ['an empty cache name', [{ type: 'cache', cache: '', role: 'readonly' }], /cache must not be empty/],
     ['an empty key', [{ type: 'cache', cache: 'c', role: 'readonly', key: '' }], /key must not be empty/],
-    ['an empty key prefix', [{ type: 'cache', cache: 'c', role: 'readonly', keyPrefix: '' }], /keyPrefix must not be empty/],
-    ['an empty topic prefix', [{ type: 'topic', cache: 'c', role: 'subscribeonly', topicPrefix: '' }], /topicPrefix must not be empty/],
+    [
+      'an empty key prefix',
+      [{ type: 'cache', cache: 'c', role: 'readonly', keyPrefix: '' }],
+      /keyPrefix must not be empty/,
+    ],
+    [
+      'an empty topic prefix',
+      [{ type: 'topic', cache: 'c', role: 'subscribeonly', topicPrefix: '' }],
+      /topicPrefix must not be empty/,
+    ],
     ['an unknown role', [{ type: 'cache', cache: 'c', role: 'admin' } as unknown as Grant], /unknown cache role/],
     ['an unknown type', [{ type: 'function', cache: 'c', role: 'x' } as unknown as Grant], /Unknown grant type/],
   ])('refuses %s', (_name, grants, message) => {

@@ -42,6 +42,8 @@ export interface DevServerOptions {
   readonly momentoEndpoint?: string;
   /** Where request lines go. @default console.log */
   readonly log?: (line: string) => void;
+  /** Called for every request the TVM port receives, preflights included (tests count requests with it). */
+  readonly onRequest?: (method: string, path: string, origin: string | undefined) => void;
 }
 
 export interface DevServer {
@@ -250,6 +252,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const url = new URL(req.url ?? '/', 'http://localhost');
     const origin = headerOf(req.headers as Record<string, string>, 'origin');
     const cors = corsHeaders(origin, allowOrigins);
+    options.onRequest?.(req.method ?? 'GET', url.pathname, origin);
     void (async () => {
       if (url.pathname === '/dev/login' && issuer) {
         // Local sign-in for development: ?user=alice&groups=admins,members → a signed ID token.

@@ -1,0 +1,52 @@
+/**
+ * Child of `npm run bench`, bundled to .bench/ and run with plain `node`, one fresh process per sample.
+ *
+ * `node cold-init-child.js <bundle.js>`: times the `require()` of the bundle, i.e. its module initialisation,
+ * and never calls the handler. `... <bundle.js> first`: then also times the first invocation (what a cold
+ * Lambda adds to init: lazy loads, reading the secret, connecting, minting), against the local services.
+ * Prints one `BENCH_RESULT {json}` line; the explicit exit cuts short anything left running in the background.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { subOf, tokenEvent } from './events';
+
+const [file, mode] = process.argv.slice(2);
+if (!file) throw new Error('usage: node cold-init-child.js <bundle.js> [first]');
+
+const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e));
+const report = (result: Record<string, unknown>): void => {
+  const { rss, heapUsed } = process.memoryUsage();
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ ...result, rss, heapUsed })}\n`, () => process.exit(0));
+};
+
+// A module-scope promise that rejects (no AWS here) must not change the outcome of the measurement.
+process.on('unhandledRejection', () => undefined);
+
+const t0 = process.hrtime.bigint();
+let mod: { handler?: (event: unknown, context: unknown) => Promise<APIGatewayProxyResult> } | undefined;
+let error: string | undefined;
+try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  mod = require(file);
+} catch (e) {
+  error = describe(e);
+}
+const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
+
+if (mode !== 'first' || error !== undefined) {
+  report({ ms: initMs, error });
+} else {
+  const t1 = process.hrtime.bigint();
+  const handler = mod?.handler;
+  if (!handler) report({ ms: initMs, error: 'the bundle exports no handler' });
+  else
+    handler(tokenEvent(1, subOf(1)), { awsRequestId: 'bench-1' }).then(
+      (res) =>
+        report({
+          ms: initMs,
+          firstMs: Number(process.hrtime.bigint() - t1) / 1e6,
+          status: res.statusCode,
+          body: res.statusCode === 200 ? undefined : res.body,
+        }),
+      (e: unknown) => report({ ms: initMs, error: describe(e) }),
+    );
+}

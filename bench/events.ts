@@ -1,0 +1,29 @@
+/** API Gateway events the benchmark sends to the handlers. */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+
+/** Cognito `sub` number `i` (UUID-shaped, as Cognito issues them). */
+export const subOf = (i: number): string => `${(i >>> 0).toString(16).padStart(8, '0')}-7d1e-4c55-9a3b-5e0c2f6a9b14`;
+
+/**
+ * A minimal REST API (v1) proxy event for `GET /token` from a browser on localhost:5173, signed in with Cognito
+ * and in group `members` (the default config's member tier); claims as the Cognito authorizer passes them.
+ */
+export function tokenEvent(requestNo: number, sub: string): APIGatewayProxyEvent {
+  return {
+    resource: '/token',
+    path: '/token',
+    httpMethod: 'GET',
+    headers: { origin: 'http://localhost:5173' },
+    multiValueHeaders: { origin: ['http://localhost:5173'] },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      requestId: `bench-${requestNo}`,
+      authorizer: { claims: { sub, 'cognito:groups': 'members', token_use: 'id' } },
+    },
+  } as unknown as APIGatewayProxyEvent;
+}

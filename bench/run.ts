@@ -1,0 +1,322 @@
+/**
+ * `npm run bench [-- --quick]`: issue 6's benchmark. Builds the Lambda bundles exactly as the stack does, then
+ * prints one table: bundle sizes, cold module-init times (fresh `node` processes, interleaved with a reference
+ * handler on the full Momento SDK), cold init + first request, warm latency through the real vending handler
+ * against the local fake Momento service over gRPC+TLS, and memory. Loopback only; every child has a time
+ * limit. See bench/README.md.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+import authorizerExample from '../config/examples/authorizer.config';
+import { validateConfig } from '../config/schema';
+import defaultConfig from '../config/tvm.config';
+import { BUNDLE_OPTIONS, configDefine, ENTRIES, ROOT } from '../lib/bundling';
+import { runLatency, type LatencyReport } from './latency';
+import { startLocalServices, type LocalServices } from './services';
+import { bytes, ms, spread, type Spread } from './stats';
+
+const QUICK = process.argv.includes('--quick');
+const OUT = path.join(ROOT, '.bench');
+/** Fresh processes per bundle and measurement (the reference runs twice per cold-init round). */
+const ROUNDS = QUICK ? 7 : 21;
+const CHILD = path.join(OUT, 'cold-init-child.js');
+
+const BUNDLES = {
+  vending: ENTRIES.vending,
+  authorizer: ENTRIES.authorizer,
+  reference: path.join(__dirname, 'fixtures', 'reference-handler.ts'),
+} as const;
+type BundleName = keyof typeof BUNDLES;
+const NAMES = Object.keys(BUNDLES) as BundleName[];
+
+interface Built {
+  readonly file?: string;
+  readonly bytes?: number;
+  readonly metafile?: esbuild.Metafile;
+  /** Why there is no bundle ("missing", or the build error). */
+  readonly problem?: string;
+}
+
+/** Environment a Lambda function has at init: dummy values, and AWS endpoints that go nowhere. */
+const LAMBDA_ENV: Readonly<Record<string, string>> = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  LANG: 'C.UTF-8',
+  TZ: 'UTC',
+  AWS_REGION: 'us-west-2',
+  AWS_DEFAULT_REGION: 'us-west-2',
+  AWS_LAMBDA_FUNCTION_NAME: 'tvm-bench',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_ACCESS_KEY_ID: 'AKIDBENCHDUMMY',
+  AWS_SECRET_ACCESS_KEY: 'bench-dummy',
+  AWS_SESSION_TOKEN: 'bench-dummy',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
+  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '9',
+  TVM_SECRET_ID: 'tvm/bench/momento-api-key',
+  MOMENTO_ENDPOINT: 'momento.test',
+  POWERTOOLS_SERVICE_NAME: 'tvm',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  // The machine's own CA bundle must not leak in; the services' env points this at the test CA.
+  GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '/nonexistent',
+};
+
+async function build(name: string, entry: string, configJson: string): Promise<Built> {
+  if (!existsSync(entry)) return { problem: 'missing' };
+  const outfile = path.join(OUT, `${name}.js`);
+  try {
+    const result = await esbuild.build({
+      ...BUNDLE_OPTIONS,
+      mainFields: [...BUNDLE_OPTIONS.mainFields],
+      entryPoints: [entry],
+      outfile,
+      define: configDefine(configJson),
+      metafile: true,
+      logLevel: 'silent',
+    });
+    writeFileSync(path.join(OUT, `${name}.meta.json`), JSON.stringify(result.metafile));
+    const out = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith(`${name}.js`))?.[1];
+    return { file: outfile, bytes: out?.bytes, metafile: result.metafile };
+  } catch (e) {
+    const first = (e as { errors?: esbuild.Message[] }).errors?.[0];
+    return { problem: `build failed: ${first ? first.text : String(e)}` };
+  }
+}
+
+interface ChildResult {
+  readonly ms: number;
+  readonly rss: number;
+  readonly firstMs?: number;
+  readonly status?: number;
+  readonly body?: string;
+  readonly error?: string;
+}
+
+/**
+ * One fresh `node` process that `require()`s the bundle (and, with `first`, invokes it once). Asynchronous:
+ * the local services the first request talks to live in this process's event loop.
+ */
+function runChild(file: string, env: Record<string, string>, first: boolean): Promise<ChildResult | { error: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CHILD, file, ...(first ? ['first'] : [])], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+      if (line) resolve(JSON.parse(line.slice('BENCH_RESULT '.length)) as ChildResult);
+      else resolve({ error: `child failed (${signal ?? code}): ${stderr.trim().split('\n').pop() ?? ''}` });
+    });
+  });
+}
+
+/** Interleaved rounds over `order`, one process at a time; the samples of each bundle or the first error it hit. */
+async function rounds(order: BundleName[], measure: (name: BundleName) => Promise<ChildResult | { error: string }>) {
+  const results: Record<BundleName, ChildResult[]> = { vending: [], authorizer: [], reference: [] };
+  const errors: Partial<Record<BundleName, string>> = {};
+  // Round 0 is a discarded warm-up (page cache, first-run effects of the node binary).
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (const name of order) {
+      if (errors[name]) continue;
+      const r = await measure(name);
+      if (r.error !== undefined) errors[name] = r.error;
+      else if ('status' in r && r.status !== 200) errors[name] = `first request answered ${r.status}: ${r.body ?? ''}`;
+      else if (round > 0) results[name].push(r as ChildResult);
+    }
+  }
+  return { results, errors };
+}
+
+/** Packages (or first-party directories) ranked by the bytes they contribute to a bundle. */
+function topModules(meta: esbuild.Metafile, limit: number): [string, number][] {
+  const byPackage = new Map<string, number>();
+  for (const output of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const key = m?.[1] ?? path.dirname(input);
+      byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, limit);
+}
+
+type Row = [figure: string, value: string, target: string, verdict: string];
+const verdict = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? 'PASS' : 'FAIL');
+const spreadText = (s: Spread): string => `median ${ms(s.median)}  (p10 ${ms(s.p10)}, p90 ${ms(s.p90)}, n=${s.n})`;
+/** 1, 5 and 15 minute load averages: other work on the machine inflates absolute timings (ratios hold better). */
+const loadavg = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+const spreadOf = (xs: number[]): Spread | undefined => (xs.length ? spread(xs) : undefined);
+
+function printTable(title: string, rows: Row[]): void {
+  rows = rows.map(([f, v, t, x]) => [f, v.length > 120 ? `${v.slice(0, 117)}...` : v, t, x]);
+  const head: Row = ['figure', 'value', 'target', ''];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[head, ...rows].map((r) => r[i]?.length ?? 0)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  console.log(`\n${title}\n${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}`);
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const loadBefore = loadavg();
+  mkdirSync(OUT, { recursive: true });
+  const config = validateConfig(defaultConfig);
+  // The stack deploys the authorizer only in authorizer mode, and its init refuses any other config.
+  const authorizerConfig = config.auth.mode === 'authorizer' ? config : validateConfig(authorizerExample);
+  const notes: string[] = [];
+  if (authorizerConfig !== config)
+    notes.push(
+      `authorizer bundled with config/examples/authorizer.config.ts (config/tvm.config.ts is ${config.auth.mode} mode: no authorizer)`,
+    );
+
+  // 1. Bundles, exactly as the stack builds them.
+  const built = {} as Record<BundleName, Built>;
+  for (const name of NAMES)
+    built[name] = await build(name, BUNDLES[name], JSON.stringify(name === 'authorizer' ? authorizerConfig : config));
+  await esbuild.build({
+    entryPoints: [path.join(__dirname, 'cold-init-child.ts')],
+    outfile: CHILD,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+  });
+
+  // 2. Cold module init, interleaved so machine drift hits every bundle alike. Nothing listens: pure init.
+  const file = (name: BundleName) => built[name].file ?? '';
+  const cold = await rounds(
+    (['vending', 'reference', 'authorizer', 'reference'] as BundleName[]).filter((n) => built[n].file),
+    (name) => runChild(file(name), LAMBDA_ENV, false),
+  );
+
+  // 2b. Cold init + first request (secret read, lazy loads, TLS connect, mint) against the local services.
+  const started2 = await startLocalServices();
+  const services: LocalServices | undefined = 'problem' in started2 ? undefined : started2;
+  let latency: LatencyReport | { problem: string } = { problem: 'problem' in started2 ? started2.problem : '' };
+  let first: Awaited<ReturnType<typeof rounds>> | undefined;
+  try {
+    if (services) {
+      const env = { ...LAMBDA_ENV, ...services.env };
+      // Same code; only the baked endpoint differs, so the TLS name check passes at the fake (token.momento.test).
+      const local = built.vending.file
+        ? await build(
+            'vending-local',
+            ENTRIES.vending,
+            JSON.stringify({ ...config, momento: { ...config.momento, endpoint: services.env.MOMENTO_ENDPOINT } }),
+          )
+        : undefined;
+      const firstFile = (name: BundleName) => (name === 'vending' ? (local?.file ?? '') : file(name));
+      first = await rounds(
+        (['vending', 'reference'] as BundleName[]).filter((n) => firstFile(n)),
+        (name) => runChild(firstFile(name), env, true),
+      );
+      // 3–4. Warm latency and memory, in a child that has the services' environment before grpc-js loads.
+      latency = await runLatency({ quick: QUICK, outDir: OUT, env: LAMBDA_ENV, services });
+    }
+  } finally {
+    await services?.close();
+  }
+
+  // The table.
+  const rows: Row[] = [];
+  const refBytes = built.reference.bytes;
+  for (const name of NAMES) {
+    const b = built[name];
+    const target = name === 'vending' ? '≤ 0.5× reference' : '';
+    if (b.bytes === undefined) {
+      rows.push([`bundle bytes: ${name}`, b.problem ?? 'missing', target, '']);
+      continue;
+    }
+    const ratio = refBytes && name !== 'reference' ? b.bytes / refBytes : undefined;
+    const value = `${b.bytes.toLocaleString('en-US')} B = ${bytes(b.bytes)}${ratio === undefined ? '' : ` = ${ratio.toFixed(3)}× ref`}`;
+    rows.push([
+      `bundle bytes: ${name}`,
+      value,
+      target,
+      name === 'vending' ? verdict(ratio === undefined ? undefined : ratio <= 0.5) : '',
+    ]);
+  }
+  const init = Object.fromEntries(NAMES.map((n) => [n, spreadOf(cold.results[n].map((r) => r.ms))])) as Record<
+    BundleName,
+    Spread | undefined
+  >;
+  for (const name of NAMES) {
+    const s = init[name];
+    const target = name === 'authorizer' ? '≤ 20 ms (median)' : '';
+    rows.push([
+      `cold init (require): ${name}`,
+      s ? spreadText(s) : (built[name].problem ?? cold.errors[name] ?? 'missing'),
+      target,
+      name === 'authorizer' ? verdict(s ? s.median <= 20 : undefined) : '',
+    ]);
+  }
+  const ratio = init.vending && init.reference ? init.vending.median / init.reference.median : undefined;
+  rows.push([
+    'cold init ratio vending / reference',
+    ratio === undefined ? 'missing' : `${ratio.toFixed(3)}× (medians)`,
+    '≤ 0.5×',
+    verdict(ratio === undefined ? undefined : ratio <= 0.5),
+  ]);
+  for (const name of NAMES) {
+    const s = spreadOf(cold.results[name].map((r) => r.rss));
+    if (s) rows.push([`RSS after cold init: ${name}`, bytes(s.median), '', '']);
+  }
+  for (const name of ['vending', 'reference'] as BundleName[]) {
+    const label = `cold init + first request: ${name}`;
+    if (!first) rows.push([label, latency && 'problem' in latency ? latency.problem : 'missing', '', '']);
+    else {
+      const s = spreadOf(first.results[name].map((r) => r.ms + (r.firstMs ?? 0)));
+      const f = spreadOf(first.results[name].map((r) => r.firstMs ?? 0));
+      rows.push([
+        label,
+        s && f
+          ? `${spreadText(s)}; first request alone median ${ms(f.median)}`
+          : (first.errors[name] ?? built[name].problem ?? 'missing'),
+        '',
+        '',
+      ]);
+    }
+  }
+  if ('problem' in latency) rows.push(['warm latency / memory', latency.problem || 'missing', '', '']);
+  else rows.push(...latency.rows);
+
+  printTable(
+    `TVM benchmark — node ${process.version}, ${os.cpus().length}× ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${QUICK ? 'quick' : 'full'} run, load average ${loadBefore} at start, ${loadavg()} at end`,
+    rows,
+  );
+  for (const n of notes) console.log(`note: ${n}`);
+
+  const vend = built.vending.metafile;
+  if (vend) {
+    console.log('\nvending bundle, top contributors by bytes (esbuild metafile, .bench/vending.meta.json):');
+    for (const [name, n] of topModules(vend, 10)) console.log(`  ${bytes(n).padStart(9)}  ${name}`);
+  }
+  console.log(`\n(${((Date.now() - started) / 1000).toFixed(1)} s; bundles and metafiles in .bench/)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

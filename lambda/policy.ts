@@ -97,21 +97,17 @@ export class PolicyEngine {
     if (tiers.length === 0) return deny(403, 'no-tier', 'your verified groups grant no tier');
 
     const ceiling: Grant[] = [];
+    const tierCeilings: { grants: Grant[]; maxTtl: number }[] = [];
     for (const tier of tiers) {
+      const grants: Grant[] = [];
       for (const [i, p] of tier.permissions.entries()) {
         const resolved = resolveTemplates(p, principal);
         if (typeof resolved === 'string')
           return deny(403, 'claim-unusable', `grant ${tier.name}.permissions[${i}] needs ${resolved}`);
-        ceiling.push(resolved);
+        grants.push(resolved);
       }
-    }
-
-    const ttlCeiling = Math.min(this.config.token.maxTtlSeconds, Math.max(...tiers.map((t) => t.maxTtlSeconds ?? this.config.token.maxTtlSeconds)));
-    let ttlSeconds = Math.min(this.config.token.defaultTtlSeconds, ttlCeiling);
-    if (request.ttlSeconds !== undefined) {
-      if (request.ttlSeconds > ttlCeiling)
-        return deny(403, 'ttl-exceeds-tier', `ttl ${request.ttlSeconds} exceeds your maximum of ${ttlCeiling} seconds`);
-      ttlSeconds = request.ttlSeconds;
+      ceiling.push(...grants);
+      tierCeilings.push({ grants, maxTtl: Math.min(this.config.token.maxTtlSeconds, tier.maxTtlSeconds ?? this.config.token.maxTtlSeconds) });
     }
 
     const narrowed = narrow(dedupe(ceiling), request);
@@ -119,6 +115,18 @@ export class PolicyEngine {
     if (narrowed.length === 0) return deny(403, 'scope-not-granted', 'nothing you asked for is granted to your tiers');
     if (narrowed.length > MAX_STATEMENTS)
       return deny(400, 'scope-too-large', `the request expands to ${narrowed.length} statements; Momento allows ${MAX_STATEMENTS}`);
+
+    // A statement may live as long as the most generous tier that grants it, the token only as long as its
+    // shortest-lived statement: holding a long-lived tier must not stretch a short-lived tier's statements.
+    const ttlCeiling = Math.min(
+      ...narrowed.map((g) => Math.max(...tierCeilings.filter((t) => isWithin([g], t.grants)).map((t) => t.maxTtl))),
+    );
+    let ttlSeconds = Math.min(this.config.token.defaultTtlSeconds, ttlCeiling);
+    if (request.ttlSeconds !== undefined) {
+      if (request.ttlSeconds > ttlCeiling)
+        return deny(403, 'ttl-exceeds-tier', `ttl ${request.ttlSeconds} exceeds your maximum of ${ttlCeiling} seconds`);
+      ttlSeconds = request.ttlSeconds;
+    }
 
     return { outcome: 'granted', grants: narrowed, ttlSeconds, tiers: tierNames, tokenId: tokenIdOf(principal) };
   }

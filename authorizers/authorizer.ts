@@ -1,0 +1,98 @@
+/**
+ * The Lambda authorizer's steps, with its I/O passed in: parse the `Authorization` header, verify the bearer
+ * JWT or API key, answer `Allow` with the caller's identity, or fail closed with exactly `Unauthorized`.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import type { ApiKeyStore } from './api-keys';
+import { verifyApiKey } from './api-keys';
+import {
+  AuthorizationDenied,
+  OPERATOR_REASONS,
+  allowPolicy,
+  type AuthorizerContext,
+  type DenyReason,
+} from './identity';
+import {
+  createJwtVerifier,
+  denyReasonOf,
+  parseAuthorization,
+  verifyBearer,
+  type AuthorizerAuthConfig,
+  type BearerVerifier,
+} from './verify';
+
+/** One structured log line. Carries reason codes only: never the token or the `Authorization` header. */
+export interface AuthorizerLogEntry {
+  readonly level: 'WARN' | 'ERROR';
+  readonly message: 'authorization denied';
+  readonly reason: DenyReason;
+  /** Operator-facing detail about the JWKS or the API-keys secret (never caller input). */
+  readonly detail?: string;
+}
+
+/** What {@link createAuthorizer} needs. */
+export interface AuthorizerDeps {
+  /** The validated `auth` section (mode `authorizer`). */
+  readonly auth: AuthorizerAuthConfig;
+  /** Verifies bearer JWTs. @default createJwtVerifier(auth) */
+  readonly verifier?: BearerVerifier;
+  /** API-key table; when absent, `ApiKey` credentials are refused. @default none */
+  readonly apiKeyStore?: ApiKeyStore;
+  /** Where denials are logged. @default one JSON line on console.warn / console.error */
+  readonly log?: (entry: AuthorizerLogEntry) => void;
+}
+
+/** The authorizer's answer on success. */
+export type AuthorizerResult = APIGatewayAuthorizerResult & { context: AuthorizerContext };
+
+const consoleLog = (entry: AuthorizerLogEntry): void => {
+  const line = JSON.stringify(entry);
+  if (entry.level === 'ERROR') console.error(line);
+  else console.warn(line);
+};
+
+/**
+ * Builds the API Gateway REST `TOKEN` authorizer handler.
+ *
+ * @example
+ * export const handler = createAuthorizer({ auth: config.auth });
+ */
+export function createAuthorizer(
+  deps: AuthorizerDeps,
+): (event: APIGatewayTokenAuthorizerEvent) => Promise<AuthorizerResult> {
+  const { auth, apiKeyStore, log = consoleLog } = deps;
+  const verifier = deps.verifier ?? createJwtVerifier(auth);
+
+  return async (event) => {
+    try {
+      const credential = parseAuthorization(event.authorizationToken);
+      let identity;
+      if (credential.scheme === 'bearer') {
+        identity = await verifyBearer(auth, verifier, credential.token);
+      } else {
+        if (!apiKeyStore) throw new AuthorizationDenied('api-keys-disabled');
+        identity = verifyApiKey(await apiKeyStore.table(), credential.key);
+      }
+      return allowPolicy(identity, event.methodArn);
+    } catch (err) {
+      const reason = denyReasonOf(err);
+      const level = OPERATOR_REASONS.has(reason) ? 'ERROR' : 'WARN';
+      // Only our own infrastructure's messages are logged (JWKS/secret); library messages about the token are not.
+      const detail =
+        err instanceof AuthorizationDenied
+          ? err.detail
+          : reason === 'jwks-unavailable' && err instanceof Error
+            ? err.message
+            : undefined;
+      log(
+        detail === undefined
+          ? { level, message: 'authorization denied', reason }
+          : { level, message: 'authorization denied', reason, detail },
+      );
+      // Exactly 'Unauthorized': API Gateway answers 401 only for this message; any other error becomes a 500.
+      // No `cause`: the Lambda runtime logs thrown errors, and library messages can quote the decoded token.
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error('Unauthorized');
+    }
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * What the authorizer hands API Gateway: the verified identity, the refusal reasons, and the `Allow` policy
+ * with its context. Pure; shared by the JWT path (verify.ts) and the API-key path (api-keys.ts).
+ */
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+
+/**
+ * Longest `Authorization` value accepted. API Gateway caps all request headers at 10 KB; real IdP tokens are
+ * 1–4 KB. Anything longer is refused before it is base64-decoded or JSON-parsed.
+ */
+export const MAX_AUTHORIZATION_LENGTH = 8192;
+/** Most groups a caller may carry (after de-duplication). More → the request is refused, never truncated. */
+export const MAX_GROUPS = 100;
+/** Longest group name (Cognito's own limit). A longer one → the request is refused. */
+export const MAX_GROUP_LENGTH = 128;
+/** Longest forwarded claim value or subject. Longer claims are dropped (never truncated); a longer subject is refused. */
+export const MAX_CLAIM_LENGTH = 256;
+/**
+ * Subjects with this prefix are reserved for static API keys (`principalId` `apikey:<id>`). A JWT whose subject
+ * starts with it is refused, so no IdP user can share an identity (and `{sub}`-templated scopes) with a key.
+ */
+export const API_KEY_PRINCIPAL_PREFIX = 'apikey:';
+
+/**
+ * Why a request was refused: a stable code for logs and metrics. Never the credential, never a claim value.
+ */
+export type DenyReason =
+  | 'missing-authorization'
+  | 'authorization-too-long'
+  | 'unsupported-scheme'
+  | 'malformed-token'
+  | 'alg-not-allowed'
+  | 'missing-kid'
+  | 'crit-header'
+  | 'key-alg-mismatch'
+  | 'unknown-kid'
+  | 'bad-signature'
+  | 'expired'
+  | 'missing-exp'
+  | 'not-yet-valid'
+  | 'wrong-issuer'
+  | 'wrong-audience'
+  | 'missing-subject'
+  | 'subject-too-long'
+  | 'subject-reserved'
+  | 'groups-claim-invalid'
+  | 'too-many-groups'
+  | 'group-too-long'
+  | 'jwks-unavailable'
+  | 'api-keys-disabled'
+  | 'malformed-api-key'
+  | 'api-key-unknown-id'
+  | 'api-key-mismatch'
+  | 'api-keys-unavailable'
+  | 'api-keys-secret-invalid'
+  | 'bad-method-arn'
+  | 'internal';
+
+/** Reasons that point at our own infrastructure or a bug rather than at the caller: logged as errors. */
+export const OPERATOR_REASONS: ReadonlySet<DenyReason> = new Set<DenyReason>([
+  'jwks-unavailable',
+  'api-keys-unavailable',
+  'api-keys-secret-invalid',
+  'bad-method-arn',
+  'internal',
+]);
+
+/**
+ * A refusal with its reason. Thrown inside the authorizer only; the handler turns every failure into
+ * `Error('Unauthorized')` and logs `reason`.
+ */
+export class AuthorizationDenied extends Error {
+  override readonly name = 'AuthorizationDenied';
+  constructor(
+    /** Stable reason code (safe to log). */
+    readonly reason: DenyReason,
+    /** Operator-facing detail about our own infrastructure (JWKS, secret); never caller input. */
+    readonly detail?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** A caller the authorizer has verified: what goes into the policy and the context. */
+export interface VerifiedIdentity {
+  /** `principalId`: the JWT subject (`tokenIdClaim`) or `apikey:<id>`. */
+  readonly principalId: string;
+  /** Verified groups, de-duplicated, in claim order. */
+  readonly groups: readonly string[];
+  /** Forwarded claims (`forwardClaims` + `tokenIdClaim`), as strings. */
+  readonly claims: Readonly<Record<string, string>>;
+}
+
+/**
+ * The context API Gateway passes to the vending function as `requestContext.authorizer.*`. Values must be
+ * string/number/boolean, so the lists are JSON strings.
+ */
+export interface AuthorizerContext {
+  /** The verified subject; same as `principalId`. */
+  readonly sub: string;
+  /** `JSON.stringify(string[])`: the verified groups. */
+  readonly groups: string;
+  /** `JSON.stringify(Record<string, string>)`: the forwarded claims. */
+  readonly claims: string;
+  [key: string]: string;
+}
+
+// arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<VERB>/<path…>
+const METHOD_ARN = /^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/*?\s]+\/[A-Z]+\/[^*?\s]*$/;
+
+/**
+ * The authorizer's answer: `Allow` `execute-api:Invoke` on exactly the method being called, plus the context
+ * the vending function reads.
+ *
+ * Why the exact method ARN and not `…/<stage>/*`: API Gateway caches this policy per `Authorization` value and
+ * re-evaluates it against each later request's method ARN. Only `GET /token` uses this authorizer, so the
+ * cached policy always matches. Were more methods to share the authorizer, a cached exact-ARN policy would
+ * answer 403 on the others (never grant too much); list them explicitly then, rather than by wildcard.
+ *
+ * @throws AuthorizationDenied when the method ARN is not an execute-api method ARN.
+ */
+export function allowPolicy(
+  identity: VerifiedIdentity,
+  methodArn: string,
+): APIGatewayAuthorizerResult & { context: AuthorizerContext } {
+  if (!METHOD_ARN.test(methodArn)) throw new AuthorizationDenied('bad-method-arn');
+  return {
+    principalId: identity.principalId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: methodArn }],
+    },
+    context: {
+      sub: identity.principalId,
+      groups: JSON.stringify(identity.groups),
+      claims: JSON.stringify(identity.claims),
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateApiKey } from '../../authorizers/api-keys';
+import type { handler as Handler } from '../../authorizers/handler';
+import { testConfig, tokenEvent, rs256 } from './authorizer-fixtures';
+
+type HandlerModule = { handler: typeof Handler };
+
+const ENV_KEYS = [
+  'TVM_CONFIG',
+  'TVM_API_KEYS_SECRET_ID',
+  'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+  'AWS_SESSION_TOKEN',
+] as const;
+let savedEnv: Record<string, string | undefined>;
+let logged: string[];
+
+beforeEach(() => {
+  savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  for (const k of ENV_KEYS) delete process.env[k];
+  logged = [];
+  for (const m of ['log', 'info', 'warn', 'error'] as const) {
+    jest.spyOn(console, m).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
+  }
+});
+afterEach(() => {
+  for (const k of ENV_KEYS) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
+  jest.restoreAllMocks();
+});
+
+/** Loads authorizers/handler.ts afresh (module scope runs again) with the given environment. */
+async function loadHandler(env: Partial<Record<(typeof ENV_KEYS)[number], string>>): Promise<HandlerModule> {
+  Object.assign(process.env, env);
+  let mod: HandlerModule | undefined;
+  await jest.isolateModulesAsync(async () => {
+    mod = (await import('../../authorizers/handler')) as HandlerModule;
+  });
+  return mod!;
+}
+
+describe('Function: authorizer handler (module scope)', () => {
+  it('builds the authorizer from TVM_CONFIG and fails closed with exactly "Unauthorized"', async () => {
+    const { handler } = await loadHandler({ TVM_CONFIG: JSON.stringify(testConfig()) });
+    await expect(handler(tokenEvent(undefined))).rejects.toEqual(new Error('Unauthorized'));
+    expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
+      { level: 'WARN', message: 'authorization denied', reason: 'missing-authorization' },
+    ]);
+  });
+
+  it('fetches the JWKS lazily and refuses (ERROR log, no token) when the issuer is unreachable', async () => {
+    // 127.0.0.1:9 (discard) refuses connections at once: no network, no wait.
+    const { handler } = await loadHandler({
+      TVM_CONFIG: JSON.stringify(testConfig({ jwksUri: 'https://127.0.0.1:9/jwks.json' })),
+    });
+    const token = rs256();
+    await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toEqual(new Error('Unauthorized'));
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ level: 'ERROR', reason: 'jwks-unavailable' });
+    expect(logged[0]).not.toContain(token.split('.')[2]!);
+    expect(logged[0]).not.toContain(token.split('.')[1]!);
+  });
+
+  it.each([
+    ['TVM_CONFIG is missing', {}, /TVM_CONFIG is not set/],
+    ['TVM_CONFIG is not JSON', { TVM_CONFIG: '{' }, /JSON/],
+    [
+      'the config is invalid',
+      { TVM_CONFIG: JSON.stringify({ ...testConfig(), tiers: [] }) },
+      /Invalid TVM configuration/,
+    ],
+    [
+      'the config is not in authorizer mode',
+      { TVM_CONFIG: JSON.stringify({ ...testConfig(), auth: { mode: 'cognito' } }) },
+      /needs auth\.mode "authorizer", but the configuration says "cognito"/,
+    ],
+    [
+      'API keys are configured without TVM_API_KEYS_SECRET_ID',
+      { TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })) },
+      /TVM_API_KEYS_SECRET_ID is not set/,
+    ],
+  ])('fails at init when %s', async (_what, env, message) => {
+    await expect(loadHandler(env)).rejects.toThrow(message);
+  });
+
+  describe('API keys through the Parameters and Secrets extension', () => {
+    let server: Server;
+    const seen: { url?: string; token?: string | string[] }[] = [];
+    const { key, entry } = generateApiKey('svc-a', ['admins']);
+
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        seen.push({ url: req.url, token: req.headers['x-aws-parameters-secrets-token'] });
+        res.end(JSON.stringify({ SecretString: JSON.stringify({ keys: [entry] }) }));
+      });
+      await new Promise<void>((r) => server.listen(0, 'localhost', r));
+    });
+    afterAll(() => new Promise((r) => server.close(r)));
+
+    it('reads the key table lazily (on the first ApiKey request only) and allows a valid key', async () => {
+      // Prepare
+      const { handler } = await loadHandler({
+        TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+        TVM_API_KEYS_SECRET_ID: 'tvm/api-keys',
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((server.address() as AddressInfo).port),
+        AWS_SESSION_TOKEN: 'session-token',
+      });
+      expect(seen).toEqual([]);
+      // Act
+      const result = await handler(tokenEvent(`ApiKey ${key}`));
+      const wrong = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+      await expect(handler(tokenEvent(`ApiKey ${wrong}`))).rejects.toEqual(new Error('Unauthorized'));
+      // Assess
+      expect(result.principalId).toBe('apikey:svc-a');
+      expect(result.context).toEqual({ sub: 'apikey:svc-a', groups: '["admins"]', claims: '{}' });
+      expect(seen).toEqual([{ url: '/secretsmanager/get?secretId=tvm%2Fapi-keys', token: 'session-token' }]);
+      expect(logged.join('\n')).not.toContain(key.split('.')[1]!);
+    });
+  });
+});

@@ -74,10 +74,14 @@ export function principalFrom(event: Pick<APIGatewayProxyEvent, 'requestContext'
   const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
   if (!authorizer) return undefined;
   if (auth.mode === 'cognito') {
-    const claims = toClaims(authorizer.claims as Record<string, unknown> | undefined);
+    const raw = authorizer.claims as Record<string, unknown> | undefined;
+    const claims = toClaims(raw);
     const id = claims[auth.tokenIdClaim];
     if (!id) return undefined;
-    return { id, groups: parseGroups(claims['cognito:groups']), claims, source: 'cognito' };
+    // From the raw claim: parseGroups bounds it (100 × 128), while toClaims drops any claim over 256 characters,
+    // which silently cost a user in many groups every one of them.
+    const groups = raw !== null && typeof raw === 'object' ? parseGroups(raw['cognito:groups']) : [];
+    return { id, groups, claims, source: 'cognito' };
   }
   const id = typeof authorizer.principalId === 'string' && authorizer.principalId !== '' ? authorizer.principalId : undefined;
   if (!id) return undefined;

@@ -22,6 +22,7 @@ module.exports = {
       setupFiles: ['<rootDir>/test/integration/setup-env.ts', ...common.setupFiles],
     },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // Headless Chromium against the dev server: a test waits on real timers (refresh), a browser launch can be slow.
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 30_000 },
   ],
 };

@@ -7,7 +7,7 @@
  */
 import { validateConfig } from '../config/schema';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
-import { createAuthorizer } from './authorizer';
+import { consoleLog, createAuthorizer } from './authorizer';
 import { createExtensionSecretReader } from './secret-reader';
 
 // `process.env.TVM_CONFIG` is replaced by the validated config at build time (lib/bundling.ts); locally it is
@@ -33,4 +33,4 @@ if (auth.apiKeys) {
 }
 
 /** The Lambda handler. */
-export const handler = createAuthorizer({ auth, apiKeyStore });
+export const handler = createAuthorizer({ auth, apiKeyStore, log: consoleLog(config.logLevel) });

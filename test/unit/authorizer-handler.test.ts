@@ -50,6 +50,12 @@ describe('Function: authorizer handler (module scope)', () => {
     ]);
   });
 
+  it('honours logLevel ERROR: routine refusals are not logged', async () => {
+    const { handler } = await loadHandler({ TVM_CONFIG: JSON.stringify({ ...testConfig(), logLevel: 'ERROR' }) });
+    await expect(handler(tokenEvent('Basic abc'))).rejects.toEqual(new Error('Unauthorized'));
+    expect(logged).toEqual([]);
+  });
+
   it('fetches the JWKS lazily and refuses (ERROR log, no token) when the issuer is unreachable', async () => {
     // 127.0.0.1:9 (discard) refuses connections at once: no network, no wait.
     const { handler } = await loadHandler({

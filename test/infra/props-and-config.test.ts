@@ -1,0 +1,110 @@
+/** Construct props checked once, all at once; the operator's config file loaded and validated as bin/ does. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack, aws_apigateway as apigw, aws_cognito as cognito, RemovalPolicy } from 'aws-cdk-lib';
+import { ConfigError, validateConfig } from '../../config/schema';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../../lib/load-config';
+import { TokenVendingMachine } from '../../lib/token-vending-machine';
+import { MODES } from './helpers';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+describe('Construct: TokenVendingMachine — props', () => {
+  const build = (config: typeof MODES.open, props: object) => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    return () => new TokenVendingMachine(stack, 'TokenVendingMachine', { config: validateConfig(config), ...props });
+  };
+
+  it('collects every incompatible prop and throws once, naming each', () => {
+    const err = (() => {
+      try {
+        build(MODES.open, {
+          endpointType: apigw.EndpointType.PRIVATE,
+          userPoolFeaturePlan: cognito.FeaturePlan.PLUS,
+          userPoolRemovalPolicy: RemovalPolicy.DESTROY,
+          authorizerMemorySize: 64,
+          vendingMemorySize: 100.5,
+          stageName: 'prod stage',
+        })();
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(err?.message).toMatch(/^Invalid TokenVendingMachine props:/);
+    for (const fragment of [
+      'endpointType PRIVATE',
+      'userPoolFeaturePlan applies only',
+      'userPoolRemovalPolicy applies only',
+      'authorizerMemorySize applies only',
+      'authorizerMemorySize must be',
+      'vendingMemorySize must be',
+      'stageName may',
+    ]) {
+      expect(err?.message).toContain(fragment);
+    }
+  });
+
+  it('accepts the pool props when it creates the pool', () => {
+    expect(
+      build(MODES.cognito, {
+        userPoolFeaturePlan: cognito.FeaturePlan.PLUS,
+        userPoolRemovalPolicy: RemovalPolicy.DESTROY,
+      }),
+    ).not.toThrow();
+  });
+
+  it('re-validates the config it is given', () => {
+    const broken = { ...validateConfig(MODES.cognito), token: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 } };
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    expect(() => new TokenVendingMachine(stack, 'TokenVendingMachine', { config: broken })).toThrow(ConfigError);
+  });
+});
+
+describe('Function: loadConfigFile', () => {
+  it.each([DEFAULT_CONFIG_FILE, 'config/examples/open.config.ts', 'config/examples/authorizer.config.ts'])(
+    'loads and validates %s',
+    (file) => {
+      const config = loadConfigFile(file, ROOT);
+      expect(config.tiers.length).toBeGreaterThan(0);
+      expect(config.throttling).toEqual(expect.objectContaining({ rateLimit: expect.any(Number) }));
+    },
+  );
+
+  it('reports a missing file as a config problem', () => {
+    expect(() => loadConfigFile('config/nope.config.ts', ROOT)).toThrow(
+      /config file not found: config\/nope\.config\.ts/,
+    );
+  });
+
+  it('reports every problem of a bad file at once', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-config-'));
+    const file = path.join(dir, 'bad.config.ts');
+    fs.writeFileSync(file, "export default { auth: { mode: 'open' }, tiers: [], cors: { allowOrigins: ['*'] } };\n");
+    try {
+      loadConfigFile(file);
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const problems = (e as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/allowUnauthenticated/);
+      expect(problems).toMatch(/momento: is required/);
+      expect(problems).toMatch(/tiers: configure at least one tier/);
+      expect(problems).toMatch(/"\*" would let any site/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a file without a default export', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-config-'));
+    const file = path.join(dir, 'named.config.ts');
+    fs.writeFileSync(file, 'export const config = {};\n');
+    try {
+      expect(() => loadConfigFile(file)).toThrow(/has no default export/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,280 @@
+/**
+ * Least privilege, no secrets in the template, no fixed physical names, Lambda settings, and cdk-nag
+ * AwsSolutions with zero unacknowledged findings — for every mode.
+ */
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { aws_cognito as cognito, aws_sns as sns } from 'aws-cdk-lib';
+import type { TvmConfig } from '../../config/schema';
+import { vendingTimeoutSeconds } from '../../lib/token-vending-machine';
+import { MODES, TEST_ENV, baseConfig, nagFindings, onlyResource, resourcesOf, synth } from './helpers';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+const statementsOf = (s: ReturnType<typeof synth>, roleIdPart: string): Statement[] =>
+  resourcesOf(s.template, 'AWS::IAM::Policy')
+    .filter(([id]) => id.includes(roleIdPart))
+    .flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+const actions = (st: Statement) => (Array.isArray(st.Action) ? st.Action : [st.Action]);
+
+const ALL_MODES = Object.entries(MODES) as [keyof typeof MODES, TvmConfig][];
+
+describe('Construct: TokenVendingMachine — cdk-nag AwsSolutions', () => {
+  it.each(ALL_MODES)('%s: zero unacknowledged errors or warnings', (_mode, config) => {
+    expect(nagFindings(synth(config))).toEqual([]);
+  });
+
+  it.each([
+    [
+      'an imported secret (by name)',
+      baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { name: 'prod/momento' } } }),
+      {},
+    ],
+    ['the account CloudWatch role', MODES.cognito, { tvm: { apiGatewayCloudWatchRole: true } }],
+    [
+      'the PLUS plan with required MFA',
+      { ...MODES.cognito, auth: { mode: 'cognito', mfa: 'required' } } as TvmConfig,
+      { tvm: { userPoolFeaturePlan: cognito.FeaturePlan.PLUS } },
+    ],
+    ['tracing in authorizer mode', { ...MODES.authorizerApiKeys, tracing: true }, {}],
+  ])('zero findings with %s', (_what, config, props) => {
+    expect(nagFindings(synth(config, props))).toEqual([]);
+  });
+
+  it('does find something when a rule is not acknowledged (the check is live)', () => {
+    const s = synth({ ...MODES.cognito }); // a copy: not the memoized stack other tests read
+    new sns.Topic(s.stack, 'ProbeTopicWithoutSslPolicy');
+    expect(nagFindings(s)).toEqual([expect.stringContaining('AwsSolutions-SNS3')]);
+  });
+});
+
+describe('Construct: TokenVendingMachine — Momento key secret', () => {
+  it.each(ALL_MODES)('%s: the vending role may only GetSecretValue on exactly the secret', (_mode, config) => {
+    const s = synth(config);
+    const [secretId] = onlyResource(s.template, 'AWS::SecretsManager::Secret', 'MomentoApiKey');
+    const sm = statementsOf(s, 'VendingFunctionRole').filter((st) =>
+      actions(st).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(sm).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: secretId },
+      }),
+    ]);
+  });
+
+  it.each(ALL_MODES)('%s: no policy grants secretsmanager, kms or anything on "*" except X-Ray', (_mode, config) => {
+    const s = synth(config);
+    const all = resourcesOf(s.template, 'AWS::IAM::Policy').flatMap(
+      ([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    for (const st of all.filter((x) => JSON.stringify(x.Resource).includes('"*"') || x.Resource === '*')) {
+      expect(actions(st).every((a) => a.startsWith('xray:'))).toBe(true);
+    }
+    expect(all.flatMap(actions).filter((a) => a.startsWith('kms:'))).toEqual([]);
+  });
+
+  it.each(ALL_MODES)('%s: roles use no AWS managed policies (explicit log permissions instead)', (_mode, config) => {
+    const s = synth(config);
+    for (const [, role] of resourcesOf(s.template, 'AWS::IAM::Role'))
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    const logs = statementsOf(s, 'VendingFunctionRole').find((st) => actions(st).includes('logs:PutLogEvents'));
+    expect(logs?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/VendingFunctionLogs/), 'Arn'] });
+  });
+
+  it('creates the secret with no value: no SecretString and no generated one', () => {
+    const s = synth(MODES.cognito);
+    s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+      Name: Match.absent(),
+    });
+    s.template.hasOutput('PutSecretCommand', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'aws secretsmanager put-secret-value --region ',
+            { Ref: 'AWS::Region' },
+            ' --secret-id ',
+            { Ref: Match.stringLikeRegexp('MomentoApiKey') },
+            ' --secret-string "$MOMENTO_API_KEY"',
+          ],
+        ],
+      },
+    });
+    s.template.hasOutput('SecretArn', { Value: { Ref: Match.stringLikeRegexp('MomentoApiKey') } });
+  });
+
+  it('imports a secret by name: no secret resource, the function gets the name, the policy the name plus the 6-character suffix', () => {
+    const s = synth(
+      baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { name: 'prod/momento' } } }),
+    );
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TVM_SECRET_ID: 'prod/momento' }) },
+    });
+    const sm = statementsOf(s, 'VendingFunctionRole').filter((st) =>
+      actions(st).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(sm).toEqual([
+      expect.objectContaining({
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: `arn:aws:secretsmanager:${TEST_ENV.region}:${TEST_ENV.account}:secret:prod/momento-??????`,
+      }),
+    ]);
+  });
+
+  it.each([
+    [
+      'a complete ARN',
+      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-key-AbC123',
+      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-key-AbC123',
+    ],
+    [
+      'a partial ARN',
+      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento',
+      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-??????',
+    ],
+  ])('imports a secret by %s and scopes the policy to it', (_what, arn, policyArn) => {
+    const s = synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } }));
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TVM_SECRET_ID: arn }) },
+    });
+    const sm = statementsOf(s, 'VendingFunctionRole').filter((st) =>
+      actions(st).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(sm).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: policyArn })]);
+    Annotations.fromStack(s.stack).hasNoWarning('*', Match.stringLikeRegexp('secrets extension reads'));
+  });
+
+  it('warns when an imported secret lives in another region than the stack', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:momento-key-AbC123';
+    const s = synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } }));
+    Annotations.fromStack(s.stack).hasWarning(
+      '/TestTvm/TokenVendingMachine',
+      Match.stringLikeRegexp('is in eu-west-1, the stack in us-west-2'),
+    );
+  });
+});
+
+describe('Construct: TokenVendingMachine — nothing secret, nothing fixed', () => {
+  it.each(ALL_MODES)('%s: the template holds no key, token or password', (_mode, config) => {
+    const template = synth(config).template.toJSON() as { Resources: unknown; Outputs: unknown };
+    const json = JSON.stringify(template);
+    // JWT-looking strings (three base64url parts, the first a JSON header).
+    expect(json).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/);
+    expect(json).not.toMatch(/"(SecretString|GenerateSecretString|TemporaryPassword|Password)"/);
+    // The key never appears in a resource; in the outputs only as the shell variable the operator sets.
+    expect(JSON.stringify(template.Resources)).not.toContain('MOMENTO_API_KEY');
+    const outputs = JSON.stringify(template.Outputs);
+    expect(outputs).toContain('--secret-string \\"$MOMENTO_API_KEY\\"');
+    expect(outputs).not.toMatch(/MOMENTO_API_KEY\s*[=:]/);
+  });
+
+  it.each(ALL_MODES)('%s: no fixed physical names (two stacks can share an account)', (_mode, config) => {
+    const resources = Object.values(synth(config).template.toJSON().Resources) as {
+      Type: string;
+      Properties?: Record<string, unknown>;
+    }[];
+    const NAME_PROPS: Record<string, string> = {
+      'AWS::Lambda::Function': 'FunctionName',
+      'AWS::IAM::Role': 'RoleName',
+      'AWS::Logs::LogGroup': 'LogGroupName',
+      'AWS::SecretsManager::Secret': 'Name',
+      'AWS::SNS::Topic': 'TopicName',
+      'AWS::KMS::Key': 'KeyId',
+      'AWS::CloudWatch::Alarm': 'AlarmName',
+      'AWS::CloudWatch::Dashboard': 'DashboardName',
+      'AWS::Cognito::UserPool': 'UserPoolName',
+      'AWS::Cognito::UserPoolClient': 'ClientName',
+      'AWS::WAFv2::WebACL': 'Name',
+    };
+    for (const r of resources) {
+      const prop = NAME_PROPS[r.Type];
+      if (prop) expect([r.Type, r.Properties?.[prop]]).toEqual([r.Type, undefined]);
+    }
+    // API and authorizer names are required by CloudFormation; they are derived from the stack.
+    for (const r of resources.filter(
+      (x) => x.Type === 'AWS::ApiGateway::RestApi' || x.Type === 'AWS::ApiGateway::Authorizer',
+    )) {
+      expect(String(r.Properties?.Name)).toMatch(/^TestTvm/);
+    }
+  });
+});
+
+describe('Construct: TokenVendingMachine — functions', () => {
+  it.each(ALL_MODES)(
+    '%s: every function is nodejs24.x on arm64 with an explicit, month-long log group',
+    (_mode, config) => {
+      const s = synth(config);
+      const fns = resourcesOf(s.template, 'AWS::Lambda::Function');
+      expect(fns.length).toBe(config.auth.mode === 'authorizer' ? 2 : 1);
+      for (const [, fn] of fns) {
+        expect(fn.Properties).toEqual(expect.objectContaining({ Runtime: 'nodejs24.x', Architectures: ['arm64'] }));
+        expect(fn.Properties?.LoggingConfig).toEqual({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
+      }
+      for (const [, lg] of resourcesOf(s.template, 'AWS::Logs::LogGroup'))
+        expect(lg.Properties?.RetentionInDays).toBe(30);
+    },
+  );
+
+  it.each([
+    [100, 10],
+    [3000, 11],
+    [10000, 25],
+  ])('sizes the vending timeout for a %i ms mint deadline: %i s', (deadlineMs, seconds) => {
+    expect(vendingTimeoutSeconds(deadlineMs)).toBe(seconds);
+    const s = synth(
+      baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { create: true }, deadlineMs } }),
+    );
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('mints'),
+      Timeout: seconds,
+    });
+  });
+
+  it('runs the vending function with 512 MB, 11 s, Powertools settings, the secret id and the uncached secrets extension', () => {
+    const s = synth(MODES.cognito);
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('mints'),
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 11,
+      ReservedConcurrentExecutions: Match.absent(),
+      TracingConfig: Match.absent(),
+      Layers: [Match.stringLikeRegexp(':layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:')],
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'TestTvm',
+          POWERTOOLS_METRICS_NAMESPACE: 'MomentoTokenVendingMachine',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          TVM_SECRET_ID: { Ref: Match.stringLikeRegexp('MomentoApiKey') },
+          PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: 'false',
+          TVM_CONFIG: Match.absent(), // baked into the bundle, not the environment
+        }),
+      },
+    });
+  });
+
+  it('applies reserved concurrency and X-Ray tracing from config to both functions', () => {
+    const s = synth({ ...MODES.authorizer, reservedConcurrency: 7, tracing: true, logLevel: 'WARN' });
+    const fns = resourcesOf(s.template, 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(2);
+    for (const [, fn] of fns) {
+      expect(fn.Properties).toEqual(
+        expect.objectContaining({ ReservedConcurrentExecutions: 7, TracingConfig: { Mode: 'Active' } }),
+      );
+      expect(
+        (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.POWERTOOLS_LOG_LEVEL,
+      ).toBe('WARN');
+    }
+  });
+
+  it('lets API Gateway invoke the vending function only for GET /token on the deployed stage', () => {
+    const s = synth(MODES.open);
+    const perms = resourcesOf(s.template, 'AWS::Lambda::Permission');
+    expect(perms).toHaveLength(1);
+    expect(JSON.stringify(perms[0]?.[1].Properties?.SourceArn)).toMatch(/DeploymentStage.*\/GET\/token/);
+  });
+});

@@ -281,6 +281,10 @@ function crossCheck(c: ResolvedConfig): string[] {
       const prefix = p.type === 'cache' ? p.keyPrefix : p.topicPrefix;
       if (prefix !== undefined && /\}$/.test(prefix) && prefix.replace(PLACEHOLDER, '') !== prefix)
         problems.push(`${where}: a prefix must not end with a placeholder (one user's prefix would cover another's); add a separator such as "/" or "-" after it`);
+      // Same reason: "{claims.team}{sub}" is "xyz" for team x + sub yz and for team xy + sub z.
+      const exact = p.type === 'cache' ? p.key : p.topic;
+      if ([exact, prefix].some((v) => v?.includes('}{')))
+        problems.push(`${where}: two placeholders side by side are ambiguous (two users could get the same value); put a separator such as "/" or "-" between them`);
     });
     if (c.auth.mode !== 'open' && t.groups.length === 0 && c.auth.fallbackTier !== t.name)
       problems.push(`tiers[${i}].groups: tier "${t.name}" names no group, so nobody can get it`);

@@ -15,6 +15,11 @@ const config = validateConfig(JSON.parse(configJson));
 const secretId = process.env.TVM_SECRET_ID;
 if (!secretId) throw new Error('TVM_SECRET_ID is not set: the vending function does not know where the Momento key is');
 
+// Cognito mode: API Gateway accepts ID tokens of any app client in the pool; the stack names ours.
+const cognitoClientIds = process.env.TVM_USER_POOL_CLIENT_IDS?.split(',').filter(Boolean);
+if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
+  throw new Error('TVM_USER_POOL_CLIENT_IDS is not set: cognito mode needs the app client ids it accepts');
+
 const telemetry = powertoolsTelemetry();
 const minter = createGrpcMinter({
   keySource: extensionKeySource({ secretId }),
@@ -29,4 +34,4 @@ const minter = createGrpcMinter({
 void minter.warmUp();
 
 /** The Lambda handler for `GET /token`. */
-export const handler = createVendHandler({ config, minter, telemetry });
+export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds });

@@ -65,11 +65,24 @@ function parseJsonObject(value: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/** Checks beyond what API Gateway verified. */
+export interface IdentityOptions {
+  /**
+   * Cognito mode: the app clients whose ID tokens may vend (`aud`). The stack always passes them
+   * (TVM_USER_POOL_CLIENT_IDS). @default no client check (local development only)
+   */
+  readonly cognitoClientIds?: ReadonlySet<string>;
+}
+
 /**
  * The principal for this request, or `undefined` when the mode requires a verified identity and API Gateway
  * passed none (a wiring mistake: answer 401, never fall back to anonymous).
  */
-export function principalFrom(event: Pick<APIGatewayProxyEvent, 'requestContext'>, auth: AuthConfig): Principal | undefined {
+export function principalFrom(
+  event: Pick<APIGatewayProxyEvent, 'requestContext'>,
+  auth: AuthConfig,
+  options: IdentityOptions = {},
+): Principal | undefined {
   if (auth.mode === 'open') return ANONYMOUS;
   const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
   if (!authorizer) return undefined;
@@ -78,6 +91,9 @@ export function principalFrom(event: Pick<APIGatewayProxyEvent, 'requestContext'
     const claims = toClaims(raw);
     const id = claims[auth.tokenIdClaim];
     if (!id) return undefined;
+    // API Gateway's Cognito authorizer accepts an ID token from ANY app client of the pool; only ours may vend.
+    const clients = options.cognitoClientIds;
+    if (clients !== undefined && (claims.token_use !== 'id' || claims.aud === undefined || !clients.has(claims.aud))) return undefined;
     // From the raw claim: parseGroups bounds it (100 × 128), while toClaims drops any claim over 256 characters,
     // which silently cost a user in many groups every one of them.
     const groups = raw !== null && typeof raw === 'object' ? parseGroups(raw['cognito:groups']) : [];

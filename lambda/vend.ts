@@ -24,6 +24,8 @@ export interface VendDeps {
   readonly telemetry?: Telemetry;
   /** Clock in epoch seconds. @default Date.now()/1000 */
   readonly nowSeconds?: () => number;
+  /** Cognito mode: app client ids whose ID tokens may vend. @default no client check */
+  readonly cognitoClientIds?: readonly string[];
 }
 
 /** A REST API (v1) proxy handler. */
@@ -53,6 +55,7 @@ export function createVendHandler(deps: VendDeps): VendHandler {
   const now = deps.nowSeconds ?? (() => Date.now() / 1000);
   const policy = new PolicyEngine(config);
   const allowOrigins = new Set(config.cors.allowOrigins);
+  const identityOptions = { cognitoClientIds: deps.cognitoClientIds ? new Set(deps.cognitoClientIds) : undefined };
   const cache = config.tokenCache.enabled
     ? new TokenCache({ maxEntries: config.tokenCache.maxEntries, minRemainingFraction: config.tokenCache.minRemainingFraction, nowSeconds: now })
     : undefined;
@@ -73,7 +76,7 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         return finish(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId }), 'denied', { code: 'method-not-allowed' });
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
-      principal = principalFrom(event, config.auth);
+      principal = principalFrom(event, config.auth, identityOptions);
       if (!principal)
         return finish(problemResponse(401, 'unauthenticated', 'no verified identity reached the function', cors, { requestId }), 'denied', {
           code: 'unauthenticated',

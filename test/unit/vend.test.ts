@@ -248,3 +248,26 @@ describe('Function: createVendHandler', () => {
     expect(JSON.stringify(events)).not.toContain(json(res.body).authToken as string);
   });
 });
+
+describe('Function: createVendHandler (cognito app clients)', () => {
+  const make = () =>
+    createVendHandler({
+      config: validateConfig(cognitoConfig),
+      minter: { mint: async (r) => ({ authToken: 't', endpoint: 'e', expiresAt: NOW + r.ttlSeconds }) },
+      nowSeconds: () => NOW,
+      cognitoClientIds: ['4example1client2id3'],
+    });
+
+  it('vends for an ID token of our app client', async () => {
+    const res = await make()(tokenEvent({ authorizer: cognitoAuthorizer('c1', ['admins']) }));
+    expect(res.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['another app client of the same pool', { aud: 'someone-elses-client' }],
+    ['an access token', { token_use: 'access' }],
+  ])('answers 401 for %s', async (_what, extra) => {
+    const res = await make()(tokenEvent({ authorizer: cognitoAuthorizer('c1', ['admins'], extra) }));
+    expect(res.statusCode).toBe(401);
+  });
+});

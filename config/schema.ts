@@ -139,7 +139,7 @@ const cognitoAuth = z.strictObject({
   /** Multi-factor authentication for a pool the stack creates. @default 'optional' */
   mfa: z._default(z.enum(['off', 'optional', 'required']), 'optional'),
   /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
-  tokenIdClaim: z._default(z.string(), 'sub'),
+  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
   /** Tier for signed-in users in no mapped group; unset → 403. */
   fallbackTier: z.optional(z.string()),
 });
@@ -157,7 +157,7 @@ const authorizerAuth = z.strictObject({
   /** Claim holding the caller's groups (array or space/comma separated string). @default 'groups' */
   groupsClaim: z._default(z.string().check(z.minLength(1)), 'groups'),
   /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
-  tokenIdClaim: z._default(z.string(), 'sub'),
+  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
   /** Claims forwarded to the vending function for `{claims.x}` templates. @default [] */
   forwardClaims: z._default(z.array(z.string()), []),
   /** Seconds API Gateway caches an authorizer decision (keyed by the credential); 0 disables. @default 300 */
@@ -294,6 +294,21 @@ function crossCheck(c: ResolvedConfig): string[] {
     problems.push(
       `tiers: a user in every group would get ${union.size} distinct statements; Momento allows at most ${MAX_STATEMENTS} in one token`,
     );
+  c.tiers.forEach((t, i) => {
+    if (t.maxTtlSeconds !== undefined && t.maxTtlSeconds > c.token.maxTtlSeconds)
+      problems.push(`tiers[${i}].maxTtlSeconds (${t.maxTtlSeconds}) exceeds token.maxTtlSeconds (${c.token.maxTtlSeconds}); raise the global cap or lower the tier's`);
+  });
+  if (c.auth.mode === 'authorizer') {
+    // The authorizer forwards only these claims (and the id claim); a template on any other can never resolve.
+    const forwarded = new Set([...c.auth.forwardClaims, c.auth.tokenIdClaim]);
+    c.tiers.forEach((t, i) => {
+      for (const m of JSON.stringify(t.permissions).matchAll(PLACEHOLDER)) {
+        const claim = m[1]!.startsWith('claims.') ? m[1]!.slice(7) : undefined;
+        if (claim !== undefined && !forwarded.has(claim))
+          problems.push(`tiers[${i}].permissions: {claims.${claim}} is not in auth.forwardClaims, so it could never be filled`);
+      }
+    });
+  }
   const { defaultTtlSeconds, maxTtlSeconds } = c.token;
   if (defaultTtlSeconds > maxTtlSeconds)
     problems.push(`token.defaultTtlSeconds (${defaultTtlSeconds}) must not exceed token.maxTtlSeconds (${maxTtlSeconds})`);

@@ -545,3 +545,29 @@ describe('Function: defineConfig', () => {
     expect(defineConfig(config)).toBe(config);
   });
 });
+
+describe('Function: validateConfig (cross-field checks added after review)', () => {
+  const base = {
+    auth: { mode: 'authorizer', issuer: 'https://idp.example.com/', audience: ['tvm'] },
+    tiers: [{ name: 't', groups: ['g'], permissions: [{ type: 'topic', cache: 'c', role: 'subscribeonly', topic: 'team-{claims.team}' }] }],
+    cors: { allowOrigins: ['https://app.example.com'] },
+    momento: { endpoint: 'cell-1.example.momentohq.com', secret: { create: true } },
+  };
+
+  it('rejects a {claims.x} template that the authorizer does not forward', () => {
+    expect(() => validateConfig(base)).toThrow(/\{claims\.team\} is not in auth\.forwardClaims/);
+  });
+
+  it('accepts it once the claim is forwarded', () => {
+    expect(() => validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'] } })).not.toThrow();
+  });
+
+  it('rejects a tier cap above the global cap', () => {
+    const tiers = [{ ...base.tiers[0], permissions: [{ type: 'cache', cache: 'c', role: 'readonly' }], maxTtlSeconds: 7200 }];
+    expect(() => validateConfig({ ...base, tiers })).toThrow(/tiers\[0\]\.maxTtlSeconds \(7200\) exceeds token\.maxTtlSeconds \(3600\)/);
+  });
+
+  it('rejects an empty tokenIdClaim', () => {
+    expect(() => validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'], tokenIdClaim: '' } })).toThrow(/tokenIdClaim must name a claim/);
+  });
+});

@@ -294,10 +294,6 @@ function crossCheck(c: ResolvedConfig): string[] {
     problems.push(
       `tiers: a user in every group would get ${union.size} distinct statements; Momento allows at most ${MAX_STATEMENTS} in one token`,
     );
-  c.tiers.forEach((t, i) => {
-    if (t.maxTtlSeconds !== undefined && t.maxTtlSeconds > c.token.maxTtlSeconds)
-      problems.push(`tiers[${i}].maxTtlSeconds (${t.maxTtlSeconds}) exceeds token.maxTtlSeconds (${c.token.maxTtlSeconds}); raise the global cap or lower the tier's`);
-  });
   if (c.auth.mode === 'authorizer') {
     // The authorizer forwards only these claims (and the id claim); a template on any other can never resolve.
     const forwarded = new Set([...c.auth.forwardClaims, c.auth.tokenIdClaim]);

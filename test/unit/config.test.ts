@@ -562,11 +562,6 @@ describe('Function: validateConfig (cross-field checks added after review)', () 
     expect(() => validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'] } })).not.toThrow();
   });
 
-  it('rejects a tier cap above the global cap', () => {
-    const tiers = [{ ...base.tiers[0], permissions: [{ type: 'cache', cache: 'c', role: 'readonly' }], maxTtlSeconds: 7200 }];
-    expect(() => validateConfig({ ...base, tiers })).toThrow(/tiers\[0\]\.maxTtlSeconds \(7200\) exceeds token\.maxTtlSeconds \(3600\)/);
-  });
-
   it('rejects an empty tokenIdClaim', () => {
     expect(() => validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'], tokenIdClaim: '' } })).toThrow(/tokenIdClaim must name a claim/);
   });

@@ -21,6 +21,7 @@ const report = (result: Record<string, unknown>): void => {
 // A module-scope promise that rejects (no AWS here) must not change the outcome of the measurement.
 process.on('unhandledRejection', () => undefined);
 
+const cpu0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 let mod: { handler?: (event: unknown, context: unknown) => Promise<APIGatewayProxyResult> } | undefined;
 let error: string | undefined;
@@ -31,9 +32,12 @@ try {
   error = describe(e);
 }
 const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
+// CPU time (user + system, all threads) of the same span: less sensitive to other load on the machine.
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 
 if (mode !== 'first' || error !== undefined) {
-  report({ ms: initMs, error });
+  report({ ms: initMs, cpuMs, error });
 } else {
   const t1 = process.hrtime.bigint();
   const handler = mod?.handler;
@@ -43,6 +47,7 @@ if (mode !== 'first' || error !== undefined) {
       (res) =>
         report({
           ms: initMs,
+          cpuMs,
           firstMs: Number(process.hrtime.bigint() - t1) / 1e6,
           status: res.statusCode,
           body: res.statusCode === 200 ? undefined : res.body,

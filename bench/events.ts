@@ -1,6 +1,9 @@
 /** API Gateway events the benchmark sends to the handlers. */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 
+/** The app client id the benchmark's Cognito ID tokens were issued to (`aud`); the stack passes the pool's ids. */
+export const BENCH_CLIENT_ID = 'benchclient0000000000000000';
+
 /** Cognito `sub` number `i` (UUID-shaped, as Cognito issues them). */
 export const subOf = (i: number): string => `${(i >>> 0).toString(16).padStart(8, '0')}-7d1e-4c55-9a3b-5e0c2f6a9b14`;
 
@@ -23,7 +26,7 @@ export function tokenEvent(requestNo: number, sub: string): APIGatewayProxyEvent
     isBase64Encoded: false,
     requestContext: {
       requestId: `bench-${requestNo}`,
-      authorizer: { claims: { sub, 'cognito:groups': 'members', token_use: 'id' } },
+      authorizer: { claims: { sub, 'cognito:groups': 'members', token_use: 'id', aud: BENCH_CLIENT_ID } },
     },
   } as unknown as APIGatewayProxyEvent;
 }

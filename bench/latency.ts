@@ -82,7 +82,7 @@ function rowsOf(r: LatencyResult, fakeCalls: number): Row[] {
     const bad = x.errors ? `, ${x.errors} non-200: ${JSON.stringify(x.statuses)}` : '';
     return { text: `${pct(x.samples)}  (n=${x.samples.length}${bad})`, samples: x.samples };
   };
-  rows.push(['first request after init (lazy grpc-js, TLS, mint)', ms(r.firstRequestMs), '', '']);
+  rows.push(['first request right after init (in the latency child)', ms(r.firstRequestMs), '', '']);
   rows.push(['warm latency, real minter, c=1 (cache off)', run('realSerial').text, '', '']);
   rows.push(['warm latency, real minter, c=200 (cache off)', run('realConcurrent').text, '', '']);
   const overhead = run('instantSerial');

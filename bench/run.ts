@@ -14,9 +14,10 @@ import authorizerExample from '../config/examples/authorizer.config';
 import { validateConfig } from '../config/schema';
 import defaultConfig from '../config/tvm.config';
 import { BUNDLE_OPTIONS, configDefine, ENTRIES, ROOT } from '../lib/bundling';
+import { BENCH_CLIENT_ID } from './events';
 import { runLatency, type LatencyReport } from './latency';
 import { startLocalServices, type LocalServices } from './services';
-import { bytes, ms, spread, type Spread } from './stats';
+import { bytes, ms, percentile, spread, type Spread } from './stats';
 
 const QUICK = process.argv.includes('--quick');
 const OUT = path.join(ROOT, '.bench');
@@ -58,8 +59,10 @@ const LAMBDA_ENV: Readonly<Record<string, string>> = {
   AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
   PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '9',
   TVM_SECRET_ID: 'tvm/bench/momento-api-key',
+  TVM_USER_POOL_CLIENT_IDS: BENCH_CLIENT_ID,
   MOMENTO_ENDPOINT: 'momento.test',
   POWERTOOLS_SERVICE_NAME: 'tvm',
+  POWERTOOLS_METRICS_NAMESPACE: 'MomentoTokenVendingMachine',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   // The machine's own CA bundle must not leak in; the services' env points this at the test CA.
   GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '/nonexistent',
@@ -89,6 +92,7 @@ async function build(name: string, entry: string, configJson: string): Promise<B
 
 interface ChildResult {
   readonly ms: number;
+  readonly cpuMs: number;
   readonly rss: number;
   readonly firstMs?: number;
   readonly status?: number;
@@ -209,9 +213,11 @@ async function main(): Promise<void> {
   );
 
   // 2b. Cold init + first request (secret read, lazy loads, TLS connect, mint) against the local services.
-  const started2 = await startLocalServices();
-  const services: LocalServices | undefined = 'problem' in started2 ? undefined : started2;
-  let latency: LatencyReport | { problem: string } = { problem: 'problem' in started2 ? started2.problem : '' };
+  const servicesOrProblem = await startLocalServices();
+  const services: LocalServices | undefined = 'problem' in servicesOrProblem ? undefined : servicesOrProblem;
+  let latency: LatencyReport | { problem: string } = {
+    problem: 'problem' in servicesOrProblem ? servicesOrProblem.problem : 'missing',
+  };
   let first: Awaited<ReturnType<typeof rounds>> | undefined;
   try {
     if (services) {
@@ -264,7 +270,14 @@ async function main(): Promise<void> {
     const target = name === 'authorizer' ? '≤ 20 ms (median)' : '';
     rows.push([
       `cold init (require): ${name}`,
-      s ? spreadText(s) : (built[name].problem ?? cold.errors[name] ?? 'missing'),
+      s
+        ? `${spreadText(s)}; cpu median ${ms(
+            percentile(
+              cold.results[name].map((r) => r.cpuMs),
+              0.5,
+            ),
+          )}`
+        : (built[name].problem ?? cold.errors[name] ?? 'missing'),
       target,
       name === 'authorizer' ? verdict(s ? s.median <= 20 : undefined) : '',
     ]);
@@ -282,7 +295,7 @@ async function main(): Promise<void> {
   }
   for (const name of ['vending', 'reference'] as BundleName[]) {
     const label = `cold init + first request: ${name}`;
-    if (!first) rows.push([label, latency && 'problem' in latency ? latency.problem : 'missing', '', '']);
+    if (!first) rows.push([label, 'problem' in latency ? latency.problem : 'missing', '', '']);
     else {
       const s = spreadOf(first.results[name].map((r) => r.ms + (r.firstMs ?? 0)));
       const f = spreadOf(first.results[name].map((r) => r.firstMs ?? 0));
@@ -296,7 +309,7 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  if ('problem' in latency) rows.push(['warm latency / memory', latency.problem || 'missing', '', '']);
+  if ('problem' in latency) rows.push(['warm latency / memory', latency.problem, '', '']);
   else rows.push(...latency.rows);
 
   printTable(

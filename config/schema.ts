@@ -88,7 +88,11 @@ const tier = z.strictObject({
   /** Tier name, shown in logs and responses. */
   name: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'tier name must be 1–64 letters, digits, _ or -')),
   /** Verified groups (Cognito groups or the authorizer's groups claim) that grant this tier. */
-  groups: z._default(z.array(name('group name')), []),
+  groups: z._default(
+    // 128: Cognito's limit for group names, and the authorizer's bound on one group.
+    z.array(name('group name').check(z.maxLength(128, 'group name must be at most 128 characters'))),
+    [],
+  ),
   /** What a token of this tier may do (at most 20 statements). */
   permissions: z.array(permission).check(z.minLength(1, 'a tier needs at least one permission')),
   /** Cap on this tier's token lifetime. @default token.maxTtlSeconds */

@@ -274,6 +274,9 @@ export class TokenVendingMachine extends Construct {
       this.authorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
         handler: authz.fn,
         identitySource: apigw.IdentitySource.header('Authorization'),
+        // Junk that can never verify is refused with 401 by API Gateway, without invoking (and paying for) the
+        // authorizer; the authorizer still checks everything itself.
+        validationRegex: '^([Bb]earer|ApiKey) [^ ]+$',
         resultsCacheTtl: Duration.seconds(auth.resultCacheTtlSeconds),
       });
     } else if (auth.mode === 'cognito' && this.userPool) {

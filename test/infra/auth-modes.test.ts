@@ -182,6 +182,7 @@ describe('Construct: TokenVendingMachine — authorizer mode', () => {
     s.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
+      IdentityValidationExpression: '^([Bb]earer|ApiKey) [^ ]+$',
       AuthorizerResultTtlInSeconds: 120,
       AuthorizerUri: Match.objectLike({
         'Fn::Join': Match.arrayWith([

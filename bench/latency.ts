@@ -10,9 +10,8 @@ import * as esbuild from 'esbuild';
 import { BUNDLE_OPTIONS, ROOT } from '../lib/bundling';
 import type { LatencyResult } from './latency-child';
 import type { LocalServices } from './services';
-import { bytes, ms, percentile } from './stats';
+import { bytes, ms, percentile, verdict, type Row } from './stats';
 
-type Row = [string, string, string, string];
 export interface LatencyReport {
   readonly rows: Row[];
 }
@@ -91,7 +90,7 @@ function rowsOf(r: LatencyResult, fakeCalls: number): Row[] {
     'handler overhead (instant minter), c=1',
     overhead.text,
     '≤ 1 ms (p99)',
-    Number.isNaN(p99) ? '' : p99 <= 1 ? 'PASS' : 'FAIL',
+    verdict(Number.isNaN(p99) ? undefined : p99 <= 1),
   ]);
   rows.push(['handler overhead (instant minter), c=200', run('instantConcurrent').text, '', '']);
   rows.push(['handler self-reported (latencyMs − mintLatencyMs), c=1', pct(r.selfReportedOverhead), '', '']);

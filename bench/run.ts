@@ -17,7 +17,7 @@ import { BUNDLE_OPTIONS, configDefine, ENTRIES, ROOT } from '../lib/bundling';
 import { BENCH_CLIENT_ID } from './events';
 import { runLatency, type LatencyReport } from './latency';
 import { startLocalServices, type LocalServices } from './services';
-import { bytes, ms, percentile, spread, type Spread } from './stats';
+import { bytes, ms, percentile, spread, verdict, type Row, type Spread } from './stats';
 
 const QUICK = process.argv.includes('--quick');
 const OUT = path.join(ROOT, '.bench');
@@ -154,8 +154,6 @@ function topModules(meta: esbuild.Metafile, limit: number): [string, number][] {
   return [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, limit);
 }
 
-type Row = [figure: string, value: string, target: string, verdict: string];
-const verdict = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? 'PASS' : 'FAIL');
 const spreadText = (s: Spread): string => `median ${ms(s.median)}  (p10 ${ms(s.p10)}, p90 ${ms(s.p90)}, n=${s.n})`;
 /** 1, 5 and 15 minute load averages: other work on the machine inflates absolute timings (ratios hold better). */
 const loadavg = (): string =>

@@ -30,3 +30,9 @@ export const ms = (v: number): string =>
 /** Bytes as kB / MB (decimal, as DESIGN.md §6 reports them). */
 export const bytes = (v: number): string =>
   v >= 1e6 ? `${(v / 1e6).toFixed(2)} MB` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} kB` : `${v} B`;
+
+/** One line of the printed table. */
+export type Row = [figure: string, value: string, target: string, verdict: string];
+
+/** PASS / FAIL, or nothing when there is no figure to judge. */
+export const verdict = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? 'PASS' : 'FAIL');

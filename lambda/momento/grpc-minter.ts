@@ -173,7 +173,16 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
   let parsedFor: { key: string; parsed: ParsedApiKey } | undefined;
 
   const parse = (key: string): ParsedApiKey => {
-    if (parsedFor?.key !== key) parsedFor = { key, parsed: parseApiKey(key, options.endpoint) };
+    if (parsedFor?.key !== key) {
+      try {
+        parsedFor = { key, parsed: parseApiKey(key, options.endpoint) };
+      } catch (err) {
+        // The key source cached a value we cannot use: drop it, so the operator's fix to the secret is read on
+        // the next request instead of failing with 500 until the container is recycled.
+        keySource.invalidate();
+        throw err;
+      }
+    }
     return parsedFor.parsed;
   };
 

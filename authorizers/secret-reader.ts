@@ -1,11 +1,11 @@
 /**
- * Reads a secret through the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint.
+ * Reads the API-key secret through the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint
+ * (one `node:http` GET, shared with the vending function: lambda/secrets-extension.ts).
  *
- * Deliberately tiny and separate from the vending function's reader: the authorizer needs one secret, rarely,
- * and `@aws-sdk/client-secrets-manager` alone costs ~70 ms of cold start (DESIGN.md §6). Nothing is loaded or
+ * `@aws-sdk/client-secrets-manager` alone costs ~70 ms of cold start (DESIGN.md §6). Nothing is loaded or
  * fetched until the first `ApiKey` request.
  */
-import { request } from 'node:http';
+import { ExtensionUnreachableError, getFromExtension } from '../lambda/secrets-extension';
 
 /** Where and how to reach the extension. */
 export interface ExtensionSecretReaderOptions {
@@ -21,53 +21,33 @@ export interface ExtensionSecretReaderOptions {
   readonly timeoutMs?: number;
 }
 
-// Secrets Manager caps a secret at 64 KB; its JSON envelope adds little. Refuse anything much larger.
-const MAX_REPLY_BYTES = 256 * 1024;
-
 /**
  * Returns a function that reads the secret's `SecretString`. Errors say what went wrong, never the secret.
  */
 export function createExtensionSecretReader(options: ExtensionSecretReaderOptions): () => Promise<string> {
   const { secretId, port = 2773, host = 'localhost', timeoutMs = 1500 } = options;
-  const path = `/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
-  return () =>
-    new Promise<string>((resolve, reject) => {
-      const token = options.sessionToken();
-      if (!token) {
-        reject(new Error('AWS_SESSION_TOKEN is not set; the secrets extension needs it'));
-        return;
-      }
-      const req = request(
-        { host, port, path, method: 'GET', headers: { 'X-Aws-Parameters-Secrets-Token': token }, timeout: timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_REPLY_BYTES) req.destroy(new Error('secrets extension reply too large'));
-            else chunks.push(chunk);
-          });
-          res.on('error', reject);
-          res.on('end', () => {
-            if (res.statusCode !== 200) {
-              reject(new Error(`secrets extension answered ${res.statusCode ?? 'no status'} for ${secretId}`));
-              return;
-            }
-            try {
-              const reply = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretString?: unknown };
-              if (typeof reply.SecretString !== 'string' || reply.SecretString === '') {
-                reject(new Error(`secret ${secretId} has no SecretString (is it empty or binary?)`));
-                return;
-              }
-              resolve(reply.SecretString);
-            } catch {
-              reject(new Error('secrets extension reply is not JSON'));
-            }
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`secrets extension did not answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end();
-    });
+  return async () => {
+    const token = options.sessionToken();
+    if (!token) throw new Error('AWS_SESSION_TOKEN is not set; the secrets extension needs it');
+    const { status, body } = await getFromExtension({ secretId, port, host, sessionToken: token, timeoutMs }).catch(
+      (err: unknown) => {
+        // Only the transport's own words (ECONNREFUSED, a timeout): no secret reaches here.
+        const why =
+          err instanceof ExtensionUnreachableError && err.reason === 'timeout'
+            ? `did not answer within ${timeoutMs} ms`
+            : `is unreachable (${(err instanceof Error && (err.cause as NodeJS.ErrnoException | undefined)?.code) || 'no answer'})`;
+        throw new Error(`secrets extension ${why} for ${secretId}`);
+      },
+    );
+    if (status !== 200) throw new Error(`secrets extension answered ${status || 'no status'} for ${secretId}`);
+    let reply: { SecretString?: unknown };
+    try {
+      reply = JSON.parse(body) as { SecretString?: unknown };
+    } catch {
+      throw new Error('secrets extension reply is not JSON');
+    }
+    if (typeof reply.SecretString !== 'string' || reply.SecretString === '')
+      throw new Error(`secret ${secretId} has no SecretString (is it empty or binary?)`);
+    return reply.SecretString;
+  };
 }

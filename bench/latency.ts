@@ -34,6 +34,7 @@ export async function runLatency(opts: {
     await esbuild.build({
       ...BUNDLE_OPTIONS,
       mainFields: [...BUNDLE_OPTIONS.mainFields],
+      external: [...BUNDLE_OPTIONS.external],
       entryPoints: [path.join(__dirname, 'latency-child.ts')],
       outfile: childFile,
       logLevel: 'silent',

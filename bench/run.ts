@@ -75,6 +75,7 @@ async function build(name: string, entry: string, configJson: string): Promise<B
     const result = await esbuild.build({
       ...BUNDLE_OPTIONS,
       mainFields: [...BUNDLE_OPTIONS.mainFields],
+      external: [...BUNDLE_OPTIONS.external],
       entryPoints: [entry],
       outfile,
       define: configDefine(configJson),

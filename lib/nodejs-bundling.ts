@@ -22,9 +22,9 @@ export function tvmBundling(configJson: string): nodejs.BundlingOptions {
     mainFields: [...BUNDLE_OPTIONS.mainFields],
     logLevel: LOG_LEVELS[BUNDLE_OPTIONS.logLevel],
     define: configDefine(configJson),
-    // NodejsFunction leaves @aws-sdk/* out by default; the benchmark bundles everything, and so do we: the
-    // code runs against the SDK version we tested, not whatever the runtime carries.
-    externalModules: [],
+    // NodejsFunction leaves @aws-sdk/* out by default; we bundle it like the benchmark does (the code runs
+    // against what we tested, not whatever the runtime carries) and leave out only what BUNDLE_OPTIONS says.
+    externalModules: [...BUNDLE_OPTIONS.external],
     esbuildArgs: { '--legal-comments': BUNDLE_OPTIONS.legalComments },
   };
 }

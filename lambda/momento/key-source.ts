@@ -3,15 +3,16 @@
  *
  * In Lambda: the AWS Parameters and Secrets Lambda Extension, a localhost HTTP endpoint in the execution
  * environment. Reading through it instead of `@aws-sdk/client-secrets-manager` costs no bundle bytes and no
- * module-init time (the client alone is ≈0.45 MB and ≈70 ms of `require`, DESIGN.md §6); `fetch` is built into
- * Node. The extension keeps its own cache (`SECRETS_MANAGER_TTL`, default 300 s), so a rotated secret becomes
- * visible to us only after that TTL.
+ * module-init time (the client alone is ≈0.45 MB and ≈70 ms of `require`, DESIGN.md §6); the request is one
+ * `node:http` GET (lambda/secrets-extension.ts). The stack turns the extension's own cache off, so a rotated
+ * secret is visible on the next read.
  *
  * Locally (dev server): {@link staticKeySource} over `MOMENTO_API_KEY`.
  *
  * Nothing here runs at module scope, and no message ever contains the secret value.
  */
 import { MisconfiguredError } from '../errors';
+import { ExtensionUnreachableError, extensionPort, getFromExtension } from '../secrets-extension';
 import type { KeySource } from '../types';
 
 export type { KeySource } from '../types';
@@ -41,14 +42,7 @@ export interface ExtensionKeySourceOptions {
    * @default 2000
    */
   readonly timeoutMs?: number;
-  /**
-   * `fetch` implementation (tests).
-   * @default globalThis.fetch
-   */
-  readonly fetchImpl?: typeof fetch;
 }
-
-const DEFAULT_PORT = 2773;
 
 function secretValueToKey(secretString: unknown, secretId: string): string {
   if (typeof secretString !== 'string' || secretString.trim() === '') {
@@ -127,9 +121,7 @@ function extensionError(status: number, body: string, secretId: string): Misconf
 export function extensionKeySource(options: ExtensionKeySourceOptions): KeySource {
   const { secretId } = options;
   if (!secretId) throw new MisconfiguredError('secret-missing', 'No secret id configured for the Momento API key');
-  const envPort = Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT);
-  const port = options.port ?? (Number.isInteger(envPort) && envPort > 0 ? envPort : DEFAULT_PORT);
-  const url = `http://${options.host ?? 'localhost'}:${port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
+  const port = options.port ?? extensionPort();
   const timeoutMs = options.timeoutMs ?? 2000;
 
   let cached: string | undefined;
@@ -138,18 +130,22 @@ export function extensionKeySource(options: ExtensionKeySourceOptions): KeySourc
   let generation = 0;
 
   async function read(): Promise<string> {
-    const fetchImpl = options.fetchImpl ?? globalThis.fetch;
     const token = options.sessionToken ?? process.env.AWS_SESSION_TOKEN ?? '';
-    let res: Response;
+    let status: number;
     let body: string;
     try {
-      res = await fetchImpl(url, {
-        headers: { 'X-Aws-Parameters-Secrets-Token': token },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      body = await res.text();
+      ({ status, body } = await getFromExtension({
+        secretId,
+        port,
+        host: options.host,
+        sessionToken: token,
+        timeoutMs,
+      }));
     } catch (err) {
-      const why = (err as Error)?.name === 'TimeoutError' ? `did not answer within ${timeoutMs} ms` : 'is unreachable';
+      const why =
+        err instanceof ExtensionUnreachableError && err.reason === 'timeout'
+          ? `did not answer within ${timeoutMs} ms`
+          : 'is unreachable';
       throw new MisconfiguredError(
         'secret-unreadable',
         `The Parameters and Secrets extension at port ${port} ${why} while reading secret "${secretId}" (is the extension layer attached?)`,
@@ -157,7 +153,7 @@ export function extensionKeySource(options: ExtensionKeySourceOptions): KeySourc
         { cause: err },
       );
     }
-    if (!res.ok) throw extensionError(res.status, body, secretId);
+    if (status !== 200) throw extensionError(status, body, secretId);
     let secretString: unknown;
     try {
       secretString = (JSON.parse(body) as { SecretString?: unknown }).SecretString;

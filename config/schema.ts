@@ -338,7 +338,9 @@ function crossCheck(c: ResolvedConfig): string[] {
  */
 export function validateConfig(input: unknown): ResolvedConfig {
   // zod/mini ships no messages: without a locale an unknown key (a typo) reads "(root): Invalid input".
-  const parsed = z.safeParse(tvmConfigSchema, input, { reportInput: true, error: en().localeError });
+  // The locale is built only when there is something to report: a valid config (every cold start) skips it.
+  let parsed = z.safeParse(tvmConfigSchema, input);
+  if (!parsed.success) parsed = z.safeParse(tvmConfigSchema, input, { reportInput: true, error: en().localeError });
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {

@@ -28,10 +28,9 @@ const minter = createGrpcMinter({
   onEvent: (event) => telemetry.note?.('momento connection', { ...event }),
 });
 
-// Load grpc-js, read the key and open the TLS connection during init rather than on the first request. The
-// module loading is synchronous (counted in init, and in `npm run bench`); the I/O overlaps the runtime's start.
-// Never rejects: a failure shows up, with its status, on the first mint.
-void minter.warmUp();
+// grpc-js and Momento's wire types load on the first mint, not here: requests answered without Momento (400,
+// 401, 403) never pay for them, and a first mint pays exactly what init would have (`npm run bench` prints both
+// module init and init + first request).
 
 /** The Lambda handler for `GET /token`. */
 export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds });

@@ -64,7 +64,8 @@ export interface Container {
 /**
  * Builds one "container" the way lambda/handler.ts does at module scope, with the key source injected:
  * createGrpcMinter({ keySource, endpoint: config.momento.endpoint, deadlineMs: config.momento.deadlineMs,
- * onEvent → telemetry.note }), warmUp() (awaited here so tests start from a settled init), createVendHandler.
+ * onEvent → telemetry.note }), then createVendHandler. Like handler.ts, nothing is warmed up at init (grpc-js, the
+ * key and the connection come with the first mint) unless `warmUp` asks for it.
  */
 export async function container(
   config: ResolvedConfig,
@@ -78,7 +79,7 @@ export async function container(
     deadlineMs: config.momento.deadlineMs,
     onEvent: (event) => telemetry.note?.('momento connection', { ...event }),
   });
-  if (options.warmUp ?? true) await minter.warmUp();
+  if (options.warmUp ?? false) await minter.warmUp();
   const cognitoClientIds =
     options.cognitoClientIds ?? (config.auth.mode === 'cognito' ? [COGNITO_CLIENT_ID] : undefined);
   const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds, nowSeconds: options.nowSeconds });

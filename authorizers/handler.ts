@@ -5,22 +5,27 @@
  * fetched on the first token and cached), and, when API keys are on, a lazy reader of their secret.
  * A wrong or missing config fails here, loudly, before any request is answered.
  */
-import { validateConfig } from '../config/schema';
+import { validateAuthConfig } from '../config/auth-schema';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
 import { consoleLog, createAuthorizer } from './authorizer';
 import { createExtensionSecretReader } from './secret-reader';
 
 // `process.env.TVM_CONFIG` is replaced by the validated config at build time (lib/bundling.ts); locally it is
-// read from the environment. It is validated again here with the same schema.
+// read from the environment. The whole file was validated at synth (and is by the vending function at its cold
+// start); here its `auth` section is validated again with the same schema — the part this function uses — which
+// keeps the rest of the schema out of this bundle's cold start.
 const configJson = process.env.TVM_CONFIG;
 if (!configJson) throw new Error('TVM_CONFIG is not set: the authorizer has no configuration');
-const config = validateConfig(JSON.parse(configJson));
-if (config.auth.mode !== 'authorizer') {
+const validated = validateAuthConfig((JSON.parse(configJson) as { auth?: unknown }).auth);
+if (validated.mode !== 'authorizer') {
   throw new Error(
-    `The authorizer function needs auth.mode "authorizer", but the configuration says "${config.auth.mode}"`,
+    `The authorizer function needs auth.mode "authorizer", but the configuration says "${validated.mode}"`,
   );
 }
-const auth = config.auth;
+const auth = validated;
+// The stack sets POWERTOOLS_LOG_LEVEL from config.logLevel for both functions.
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+const logLevel = LOG_LEVELS.find((l) => l === process.env.POWERTOOLS_LOG_LEVEL) ?? 'INFO';
 
 let apiKeyStore: ApiKeyStore | undefined;
 if (auth.apiKeys) {
@@ -33,4 +38,4 @@ if (auth.apiKeys) {
 }
 
 /** The Lambda handler. */
-export const handler = createAuthorizer({ auth, apiKeyStore, log: consoleLog(config.logLevel) });
+export const handler = createAuthorizer({ auth, apiKeyStore, log: consoleLog(logLevel) });

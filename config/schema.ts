@@ -5,8 +5,11 @@
  * fails before anything deploys and a tampered bundle fails closed. It imports nothing but `zod/mini`
  * (≈20 KB bundled, ~5 ms to load; classic `zod` is ≈450 KB and ~40 ms — cold-start work).
  */
-import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { authSchema, secretRef } from './auth-schema';
+import { ConfigError, parseConfig } from './parse';
+
+export { ConfigError } from './parse';
 
 /** Momento's platform maximum for a disposable token's lifetime (25 h, raised from 1 h in Feb 2026). */
 export const MAX_TTL_SECONDS = 25 * 60 * 60;
@@ -29,11 +32,13 @@ const ANY_BRACE = /[{}]/;
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.
 const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]+$/;
 const name = (what: string) =>
-  z.string().check(
-    z.minLength(1, `${what} must not be empty`),
-    z.maxLength(255, `${what} must be at most 255 characters`),
-    z.regex(NAME_RE, `${what} may contain only letters, digits and _ . : - / @ + =`),
-  );
+  z
+    .string()
+    .check(
+      z.minLength(1, `${what} must not be empty`),
+      z.maxLength(255, `${what} must be at most 255 characters`),
+      z.regex(NAME_RE, `${what} may contain only letters, digits and _ . : - / @ + =`),
+    );
 
 /** A value that may hold `{sub}` / `{claims.x}` placeholders (keys, key prefixes, topics, topic prefixes). */
 const templated = (what: string) =>
@@ -78,11 +83,13 @@ const permission = z.discriminatedUnion('type', [cachePermission, topicPermissio
 });
 
 const ttl = (what: string) =>
-  z.number().check(
-    z.int(`${what} must be a whole number of seconds`),
-    z.gte(60, `${what} must be at least 60 seconds`),
-    z.lte(MAX_TTL_SECONDS, `${what} must be at most ${MAX_TTL_SECONDS} seconds (Momento's 25 h limit)`),
-  );
+  z
+    .number()
+    .check(
+      z.int(`${what} must be a whole number of seconds`),
+      z.gte(60, `${what} must be at least 60 seconds`),
+      z.lte(MAX_TTL_SECONDS, `${what} must be at most ${MAX_TTL_SECONDS} seconds (Momento's 25 h limit)`),
+    );
 
 const tier = z.strictObject({
   /** Tier name, shown in logs and responses. */
@@ -103,83 +110,18 @@ const origin = z.string().check(
   z.refine((v) => v !== '*', {
     message: 'cors.allowOrigins must list origins; "*" would let any site fetch tokens for your users',
   }),
-  z.refine((v) => v === '*' || /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$|^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/.test(v), {
-    message: 'each origin must look like https://app.example.com (http only for localhost), with no path',
-  }),
-);
-
-const secretRef = z.union(
-  [
-  z.strictObject({ /** The stack creates an empty secret; you put the key into it. */ create: z.literal(true) }),
-  z.strictObject({ /** An existing secret, by name. */ name: z.string().check(z.minLength(1)) }),
-  z.strictObject({
-    /** An existing secret, by ARN. */
-    arn: z.string().check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'secret arn is not a Secrets Manager ARN')),
-  }),
-  ],
-  { error: 'secret must be { create: true }, { name: "…" } or { arn: "arn:aws:secretsmanager:…" }' },
-);
-
-const openAuth = z.strictObject({
-  mode: z.literal('open'),
-  /** Open mode hands tokens to anyone who can reach the URL: it must be written out. */
-  allowUnauthenticated: z.literal(true, { error: 'open mode needs allowUnauthenticated: true, written out' }),
-  /** The tier every caller gets. */
-  anonymousTier: z.string(),
-});
-
-const cognitoAuth = z.strictObject({
-  mode: z.literal('cognito'),
-  /** Use an existing user pool instead of creating one. @default a new pool */
-  existingUserPool: z.optional(
-    z.strictObject({
-      userPoolId: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'userPoolId looks like us-east-1_AbCdEf123')),
-      /** App client ids whose ID tokens the API accepts. */
-      clientIds: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
-    }),
+  z.refine(
+    (v) => v === '*' || /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$|^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/.test(v),
+    {
+      message: 'each origin must look like https://app.example.com (http only for localhost), with no path',
+    },
   ),
-  /** Let anyone sign up (only for a pool the stack creates). @default false */
-  selfSignUp: z._default(z.boolean(), false),
-  /** Multi-factor authentication for a pool the stack creates. @default 'optional' */
-  mfa: z._default(z.enum(['off', 'optional', 'required']), 'optional'),
-  /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
-  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
-  /** Tier for signed-in users in no mapped group; unset → 403. */
-  fallbackTier: z.optional(z.string()),
-});
-
-const authorizerAuth = z.strictObject({
-  mode: z.literal('authorizer'),
-  /** The OIDC issuer of the JWTs, e.g. https://example.eu.auth0.com/ */
-  issuer: z.string().check(z.regex(/^https:\/\/\S+$/, 'issuer must be an https URL')),
-  /** Accepted audiences (`aud`, or `client_id` for access tokens without `aud`). */
-  audience: z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'audience must list at least one value')),
-  /** JWKS URI. @default `${issuer}/.well-known/jwks.json` */
-  jwksUri: z.optional(z.string().check(z.regex(/^https:\/\/\S+$/, 'jwksUri must be an https URL'))),
-  /** Accepted signature algorithms. @default ['RS256'] */
-  algorithms: z._default(z.array(z.enum(['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])), ['RS256']),
-  /** Claim holding the caller's groups (array or space/comma separated string). @default 'groups' */
-  groupsClaim: z._default(z.string().check(z.minLength(1)), 'groups'),
-  /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
-  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
-  /** Claims forwarded to the vending function for `{claims.x}` templates. @default [] */
-  forwardClaims: z._default(z.array(z.string()), []),
-  /** Seconds API Gateway caches an authorizer decision (keyed by the credential); 0 disables. @default 300 */
-  resultCacheTtlSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
-  /** Tier for verified callers in no mapped group; unset → 403. */
-  fallbackTier: z.optional(z.string()),
-  /** Static API keys for server-to-server callers, stored hashed in a secret. @default off */
-  apiKeys: z.optional(z.strictObject({ secret: secretRef })),
-});
-
-const auth = z.discriminatedUnion('mode', [openAuth, cognitoAuth, authorizerAuth], {
-  error: 'auth.mode must be "open", "cognito" or "authorizer"',
-});
+);
 
 /** The operator's configuration, as written (optional fields may be left out). */
 export const tvmConfigSchema = z.strictObject({
   /** How callers prove who they are. */
-  auth,
+  auth: authSchema,
   /** Permission tiers; a user gets the union of the tiers their groups grant. */
   tiers: z.array(tier).check(z.minLength(1, 'configure at least one tier')),
   token: z._default(
@@ -206,7 +148,14 @@ export const tvmConfigSchema = z.strictObject({
   ),
   momento: z.strictObject({
     /** Momento endpoint of your region (e.g. cell-4-us-west-2-1.prod.a.momentohq.com); tokens are minted at token.<endpoint>. */
-    endpoint: z.string().check(z.regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'momento.endpoint must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com')),
+    endpoint: z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/,
+          'momento.endpoint must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
+        ),
+      ),
     /** Where the vending key lives. */
     secret: secretRef,
     /** Deadline for one mint call, in ms (well under API Gateway's 29 s). @default 3000 */
@@ -250,18 +199,7 @@ export type Tier = ResolvedConfig['tiers'][number];
 export type Permission = Tier['permissions'][number];
 export type CachePermission = Extract<Permission, { type: 'cache' }>;
 export type TopicPermission = Extract<Permission, { type: 'topic' }>;
-export type AuthConfig = ResolvedConfig['auth'];
-
-/** Thrown by {@link validateConfig} with every problem found, one per line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid TVM configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
-  }
-}
-
-const pathOf = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '');
+export type { AuthConfig } from './auth-schema';
 
 /** Identifies a permission's target for duplicate detection and the statement count. */
 export const permissionKey = (p: Permission): string => JSON.stringify(p, Object.keys(p).sort());
@@ -274,7 +212,9 @@ function crossCheck(c: ResolvedConfig): string[] {
     if (tierNames.has(t.name)) problems.push(`tiers[${i}].name: duplicate tier name "${t.name}"`);
     tierNames.add(t.name);
     if (t.permissions.length > MAX_STATEMENTS)
-      problems.push(`tiers[${i}].permissions: ${t.permissions.length} statements; Momento allows at most ${MAX_STATEMENTS}`);
+      problems.push(
+        `tiers[${i}].permissions: ${t.permissions.length} statements; Momento allows at most ${MAX_STATEMENTS}`,
+      );
     t.permissions.forEach((p, j) => {
       const where = `tiers[${i}].permissions[${j}]`;
       if (p.type === 'cache' && p.key !== undefined && p.keyPrefix !== undefined)
@@ -284,11 +224,15 @@ function crossCheck(c: ResolvedConfig): string[] {
       // A prefix ending in a placeholder is ambiguous: "user/{sub}" for sub "ab" also covers user "abc".
       const prefix = p.type === 'cache' ? p.keyPrefix : p.topicPrefix;
       if (prefix !== undefined && /\}$/.test(prefix) && prefix.replace(PLACEHOLDER, '') !== prefix)
-        problems.push(`${where}: a prefix must not end with a placeholder (one user's prefix would cover another's); add a separator such as "/" or "-" after it`);
+        problems.push(
+          `${where}: a prefix must not end with a placeholder (one user's prefix would cover another's); add a separator such as "/" or "-" after it`,
+        );
       // Same reason: "{claims.team}{sub}" is "xyz" for team x + sub yz and for team xy + sub z.
       const exact = p.type === 'cache' ? p.key : p.topic;
       if ([exact, prefix].some((v) => v?.includes('}{')))
-        problems.push(`${where}: two placeholders side by side are ambiguous (two users could get the same value); put a separator such as "/" or "-" between them`);
+        problems.push(
+          `${where}: two placeholders side by side are ambiguous (two users could get the same value); put a separator such as "/" or "-" between them`,
+        );
     });
     if (c.auth.mode !== 'open' && t.groups.length === 0 && c.auth.fallbackTier !== t.name)
       problems.push(`tiers[${i}].groups: tier "${t.name}" names no group, so nobody can get it`);
@@ -305,13 +249,17 @@ function crossCheck(c: ResolvedConfig): string[] {
       for (const m of JSON.stringify(t.permissions).matchAll(PLACEHOLDER)) {
         const claim = m[1]!.startsWith('claims.') ? m[1]!.slice(7) : undefined;
         if (claim !== undefined && !forwarded.has(claim))
-          problems.push(`tiers[${i}].permissions: {claims.${claim}} is not in auth.forwardClaims, so it could never be filled`);
+          problems.push(
+            `tiers[${i}].permissions: {claims.${claim}} is not in auth.forwardClaims, so it could never be filled`,
+          );
       }
     });
   }
   const { defaultTtlSeconds, maxTtlSeconds } = c.token;
   if (defaultTtlSeconds > maxTtlSeconds)
-    problems.push(`token.defaultTtlSeconds (${defaultTtlSeconds}) must not exceed token.maxTtlSeconds (${maxTtlSeconds})`);
+    problems.push(
+      `token.defaultTtlSeconds (${defaultTtlSeconds}) must not exceed token.maxTtlSeconds (${maxTtlSeconds})`,
+    );
   const mustBeTier = (field: string, value: string | undefined) => {
     if (value !== undefined && !tierNames.has(value)) problems.push(`${field}: no tier is named "${value}"`);
   };
@@ -320,13 +268,16 @@ function crossCheck(c: ResolvedConfig): string[] {
     mustBeTier('auth.anonymousTier', anonymousTier);
     const anon = c.tiers.find((t) => t.name === anonymousTier);
     if (anon && JSON.stringify(anon.permissions).match(PLACEHOLDER))
-      problems.push(`auth.anonymousTier: tier "${anon.name}" uses {placeholders}, but open mode has no verified identity`);
+      problems.push(
+        `auth.anonymousTier: tier "${anon.name}" uses {placeholders}, but open mode has no verified identity`,
+      );
   } else {
     mustBeTier('auth.fallbackTier', c.auth.fallbackTier);
   }
   if (c.auth.mode === 'cognito' && c.auth.existingUserPool && c.auth.selfSignUp)
     problems.push('auth.selfSignUp: applies only to a pool the stack creates, not existingUserPool');
-  if (c.cors.allowOrigins.length === 0) problems.push('cors.allowOrigins: list at least one origin that may call the API');
+  if (c.cors.allowOrigins.length === 0)
+    problems.push('cors.allowOrigins: list at least one origin that may call the API');
   return problems;
 }
 
@@ -337,22 +288,10 @@ function crossCheck(c: ResolvedConfig): string[] {
  * const config = validateConfig(await import('./tvm.config').then((m) => m.default));
  */
 export function validateConfig(input: unknown): ResolvedConfig {
-  // zod/mini ships no messages: without a locale an unknown key (a typo) reads "(root): Invalid input".
-  // The locale is built only when there is something to report: a valid config (every cold start) skips it.
-  let parsed = z.safeParse(tvmConfigSchema, input);
-  if (!parsed.success) parsed = z.safeParse(tvmConfigSchema, input, { reportInput: true, error: en().localeError });
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => {
-        // zod says "Invalid input" for a missing field; say what an operator needs to read.
-        const missing = i.code === 'invalid_type' && i.input === undefined;
-        return `${pathOf(i.path) || '(root)'}: ${missing ? 'is required' : i.message}`;
-      }),
-    );
-  }
-  const problems = crossCheck(parsed.data);
+  const data = parseConfig(tvmConfigSchema, input);
+  const problems = crossCheck(data);
   if (problems.length > 0) throw new ConfigError(problems);
-  return parsed.data;
+  return data;
 }
 
 /** Identity helper giving the operator's file type checking and editor completion. */

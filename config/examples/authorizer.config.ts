@@ -10,8 +10,19 @@ export default defineConfig({
     resultCacheTtlSeconds: 300,
   },
   tiers: [
-    { name: 'admin', groups: ['admin'], permissions: [{ type: 'cache', cache: '*', role: 'readwrite' }, { type: 'topic', cache: '*', role: 'publishsubscribe' }] },
-    { name: 'member', groups: ['member'], permissions: [{ type: 'topic', cache: 'app', role: 'publishsubscribe', topicPrefix: 'chat-' }] },
+    {
+      name: 'admin',
+      groups: ['admin'],
+      permissions: [
+        { type: 'cache', cache: '*', role: 'readwrite' },
+        { type: 'topic', cache: '*', role: 'publishsubscribe' },
+      ],
+    },
+    {
+      name: 'member',
+      groups: ['member'],
+      permissions: [{ type: 'topic', cache: 'app', role: 'publishsubscribe', topicPrefix: 'chat-' }],
+    },
     { name: 'reader', groups: ['reader'], permissions: [{ type: 'topic', cache: 'app', role: 'subscribeonly' }] },
   ],
   cors: { allowOrigins: ['https://app.example.com'] },

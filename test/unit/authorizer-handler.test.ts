@@ -50,8 +50,8 @@ describe('Function: authorizer handler (module scope)', () => {
     ]);
   });
 
-  it('honours logLevel ERROR: routine refusals are not logged', async () => {
-    const { handler } = await loadHandler({ TVM_CONFIG: JSON.stringify({ ...testConfig(), logLevel: 'ERROR' }) });
+  it('honours logLevel ERROR (POWERTOOLS_LOG_LEVEL, set by the stack): routine refusals are not logged', async () => {
+    const { handler } = await loadHandler({ TVM_CONFIG: JSON.stringify(testConfig()), POWERTOOLS_LOG_LEVEL: 'ERROR' });
     await expect(handler(tokenEvent('Basic abc'))).rejects.toEqual(new Error('Unauthorized'));
     expect(logged).toEqual([]);
   });
@@ -73,9 +73,9 @@ describe('Function: authorizer handler (module scope)', () => {
     ['TVM_CONFIG is missing', {}, /TVM_CONFIG is not set/],
     ['TVM_CONFIG is not JSON', { TVM_CONFIG: '{' }, /JSON/],
     [
-      'the config is invalid',
-      { TVM_CONFIG: JSON.stringify({ ...testConfig(), tiers: [] }) },
-      /Invalid TVM configuration/,
+      'the auth section is invalid',
+      { TVM_CONFIG: JSON.stringify(testConfig({ issuer: 'http://idp.example.com/' })) },
+      /Invalid TVM configuration[\s\S]*auth\.issuer: issuer must be an https URL/,
     ],
     [
       'the config is not in authorizer mode',

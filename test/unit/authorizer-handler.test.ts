@@ -11,6 +11,7 @@ const ENV_KEYS = [
   'TVM_API_KEYS_SECRET_ID',
   'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
   'AWS_SESSION_TOKEN',
+  'POWERTOOLS_LOG_LEVEL',
 ] as const;
 let savedEnv: Record<string, string | undefined>;
 let logged: string[];

@@ -76,7 +76,15 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
   if (key) {
     const { createGrpcMinter, staticKeySource } = await import('../lambda/momento');
     const endpoint = options.momentoEndpoint ?? process.env.MOMENTO_ENDPOINT ?? config.momento.endpoint;
-    return { minter: createGrpcMinter({ keySource: staticKeySource(key), endpoint, deadlineMs: config.momento.deadlineMs }) as Minter, fake: false, stop: async () => undefined };
+    return {
+      minter: createGrpcMinter({
+        keySource: staticKeySource(key),
+        endpoint,
+        deadlineMs: config.momento.deadlineMs,
+      }) as Minter,
+      fake: false,
+      stop: async () => undefined,
+    };
   }
   const fake = await import('./fake-momento');
   // grpc-js reads the CA path once, when it loads (the fake loads it): set it before anything else.
@@ -84,7 +92,11 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
   const local = await fake.startLocalMomento();
   Object.assign(process.env, local.env);
   const { createGrpcMinter, staticKeySource } = await import('../lambda/momento');
-  const minter = createGrpcMinter({ keySource: staticKeySource(fake.fakeV2ApiKey()), endpoint: fake.FAKE_ENDPOINT, deadlineMs: config.momento.deadlineMs });
+  const minter = createGrpcMinter({
+    keySource: staticKeySource(fake.fakeV2ApiKey()),
+    endpoint: fake.FAKE_ENDPOINT,
+    deadlineMs: config.momento.deadlineMs,
+  });
   return {
     minter: minter as Minter,
     fake: true,
@@ -96,9 +108,15 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
 }
 
 /** Verifies an `Authorization` value the way the deployed API Gateway would, producing requestContext.authorizer. */
-type AuthEmulator = (authorization: string | undefined, methodArn: string) => Promise<Record<string, unknown> | 'unauthorized' | null>;
+type AuthEmulator = (
+  authorization: string | undefined,
+  methodArn: string,
+) => Promise<Record<string, unknown> | 'unauthorized' | null>;
 
-async function createAuthEmulator(config: ResolvedConfig, localAuth: boolean): Promise<{ emulate: AuthEmulator; issuer?: LocalIssuer; audience?: string }> {
+async function createAuthEmulator(
+  config: ResolvedConfig,
+  localAuth: boolean,
+): Promise<{ emulate: AuthEmulator; issuer?: LocalIssuer; audience?: string }> {
   const auth = config.auth;
   if (auth.mode === 'open') return { emulate: async () => null };
   const { JwtVerifier, CognitoJwtVerifier } = await import('aws-jwt-verify');
@@ -108,11 +126,19 @@ async function createAuthEmulator(config: ResolvedConfig, localAuth: boolean): P
     const audience = 'tvm-dev-client';
     let verify: (token: string) => Promise<unknown>;
     if (issuer) {
-      const local = JwtVerifier.create({ issuer: issuer.issuer, audience, jwksUri: `${issuer.issuer}/.well-known/jwks.json` });
+      const local = JwtVerifier.create({
+        issuer: issuer.issuer,
+        audience,
+        jwksUri: `${issuer.issuer}/.well-known/jwks.json`,
+      });
       local.cacheJwks(issuer.jwks);
       verify = (token) => local.verify(token);
     } else {
-      const pool = CognitoJwtVerifier.create({ userPoolId: auth.existingUserPool!.userPoolId, tokenUse: 'id', clientId: auth.existingUserPool!.clientIds });
+      const pool = CognitoJwtVerifier.create({
+        userPoolId: auth.existingUserPool!.userPoolId,
+        tokenUse: 'id',
+        clientId: auth.existingUserPool!.clientIds,
+      });
       verify = (token) => pool.verify(token);
     }
     return {
@@ -126,7 +152,10 @@ async function createAuthEmulator(config: ResolvedConfig, localAuth: boolean): P
           const payload = (await verify(token)) as Record<string, unknown>;
           // API Gateway hands claims to the function as strings; groups as "a,b".
           const claims = Object.fromEntries(
-            Object.entries(payload).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v)]),
+            Object.entries(payload).map(([k, v]) => [
+              k,
+              Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v),
+            ]),
           );
           return { claims };
         } catch {
@@ -137,8 +166,16 @@ async function createAuthEmulator(config: ResolvedConfig, localAuth: boolean): P
   }
   // Authorizer mode: the real authorizer code; offline its issuer is replaced by a local one.
   const issuer = createLocalIssuer('https://local-issuer.tvm.localhost/oidc');
-  const localConfig = { ...auth, issuer: issuer.issuer, jwksUri: `${issuer.issuer}/.well-known/jwks.json`, algorithms: ['RS256' as const] };
-  const [{ createAuthorizer }, { createJwtVerifier }] = await Promise.all([import('../authorizers/authorizer'), import('../authorizers/verify')]);
+  const localConfig = {
+    ...auth,
+    issuer: issuer.issuer,
+    jwksUri: `${issuer.issuer}/.well-known/jwks.json`,
+    algorithms: ['RS256' as const],
+  };
+  const [{ createAuthorizer }, { createJwtVerifier }] = await Promise.all([
+    import('../authorizers/authorizer'),
+    import('../authorizers/verify'),
+  ]);
   const verifier = createJwtVerifier(localConfig);
   verifier.cacheJwks(issuer.jwks);
   const authorize = createAuthorizer({ auth: localConfig, verifier, log: () => undefined });
@@ -156,7 +193,11 @@ async function createAuthEmulator(config: ResolvedConfig, localAuth: boolean): P
   };
 }
 
-function toEvent(req: http.IncomingMessage, url: URL, authorizer: Record<string, unknown> | null): APIGatewayProxyEvent {
+function toEvent(
+  req: http.IncomingMessage,
+  url: URL,
+  authorizer: Record<string, unknown> | null,
+): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
   const multi: Record<string, string[]> = {};
@@ -168,7 +209,9 @@ function toEvent(req: http.IncomingMessage, url: URL, authorizer: Record<string,
     httpMethod: req.method ?? 'GET',
     headers,
     multiValueHeaders: {},
-    queryStringParameters: hasQuery ? Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1]!])) : null,
+    queryStringParameters: hasQuery
+      ? Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1]!]))
+      : null,
     multiValueQueryStringParameters: hasQuery ? multi : null,
     pathParameters: null,
     stageVariables: null,
@@ -180,7 +223,10 @@ function toEvent(req: http.IncomingMessage, url: URL, authorizer: Record<string,
       authorizer,
       protocol: 'HTTP/1.1',
       httpMethod: req.method ?? 'GET',
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
+      identity: {
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? null,
+      } as APIGatewayProxyEvent['requestContext']['identity'],
       path: url.pathname,
       stage: 'local',
       requestId: randomUUID(),
@@ -201,13 +247,21 @@ function devTelemetry(log: (line: string) => void): Telemetry {
   return {
     record(e: IssuanceEvent) {
       const who = e.principalId ?? 'anonymous';
-      const what = e.decision === 'granted' ? `tiers=${e.tiers?.join('+')} statements=${e.permissionCount} ttl=${e.ttlSeconds}s ${e.tokenSource}` : `${e.code}`;
+      const what =
+        e.decision === 'granted'
+          ? `tiers=${e.tiers?.join('+')} statements=${e.permissionCount} ttl=${e.ttlSeconds}s ${e.tokenSource}`
+          : `${e.code}`;
       log(`${new Date().toISOString()} ${e.status} ${who} ${what} ${e.latencyMs}ms`);
     },
   };
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.map': 'application/json' };
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+};
 
 async function startDemoServer(port: number): Promise<http.Server> {
   const { buildClient } = await import('../client/build');
@@ -218,14 +272,24 @@ async function startDemoServer(port: number): Promise<http.Server> {
     let file: string;
     if (url.pathname === '/client/tvm-client.js') file = clientFile;
     else if (url.pathname === '/client/tvm-client.js.map') file = `${clientFile}.map`;
-    else file = path.join(demoDir, path.normalize(url.pathname === '/' ? 'index.html' : url.pathname).replace(/^(\.\.[/\\])+/, ''));
+    else
+      file = path.join(
+        demoDir,
+        path.normalize(url.pathname === '/' ? 'index.html' : url.pathname).replace(/^(\.\.[/\\])+/, ''),
+      );
     if (!file.startsWith(demoDir) && !file.startsWith(path.dirname(clientFile))) {
       res.writeHead(404).end();
       return;
     }
     fs.readFile(file, (err, data) => {
       if (err) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      else res.writeHead(200, { 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' }).end(data);
+      else
+        res
+          .writeHead(200, {
+            'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+            'Cache-Control': 'no-store',
+          })
+          .end(data);
     });
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
@@ -245,7 +309,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     if (!issuer) throw new Error('local sign-in is off: the config names a real user pool (use --local-auth)');
     const sub = config.auth.mode === 'cognito' ? uuidFrom(user) : user;
     const groupsClaim = config.auth.mode === 'authorizer' ? config.auth.groupsClaim : 'cognito:groups';
-    return issuer.sign({ sub, aud: audience, token_use: 'id', 'cognito:username': user, email: `${user}@example.test`, [groupsClaim]: groups });
+    return issuer.sign({
+      sub,
+      aud: audience,
+      token_use: 'id',
+      'cognito:username': user,
+      email: `${user}@example.test`,
+      [groupsClaim]: groups,
+    });
   };
 
   const server = http.createServer((req, res) => {
@@ -258,7 +329,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         // Local sign-in for development: ?user=alice&groups=admins,members → a signed ID token.
         const user = url.searchParams.get('user') ?? 'dev-user';
         const groups = (url.searchParams.get('groups') ?? '').split(',').filter(Boolean);
-        send(res, { statusCode: 200, headers: { ...cors, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, body: JSON.stringify({ idToken: login(user, groups) }) });
+        send(res, {
+          statusCode: 200,
+          headers: { ...cors, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+          body: JSON.stringify({ idToken: login(user, groups) }),
+        });
         return;
       }
       if (url.pathname !== '/token') {
@@ -269,7 +344,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         send(res, preflightResponse(origin, allowOrigins));
         return;
       }
-      const authorizer = await emulate(headerOf(req.headers as Record<string, string>, 'authorization'), 'arn:aws:execute-api:local:000000000000:local/local/GET/token');
+      const authorizer = await emulate(
+        headerOf(req.headers as Record<string, string>, 'authorization'),
+        'arn:aws:execute-api:local:000000000000:local/local/GET/token',
+      );
       if (authorizer === 'unauthorized') {
         // What the stack's UNAUTHORIZED gateway response answers, CORS headers included.
         send(res, problemResponse(401, 'unauthorized', 'missing or invalid credentials', cors));
@@ -282,7 +360,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       send(res, problemResponse(500, 'internal', 'dev server error', cors));
     });
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 8787, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(options.port ?? 8787, '127.0.0.1', resolve),
+  );
   const port = (server.address() as AddressInfo).port;
   const demo = options.demoPort === -1 ? undefined : await startDemoServer(options.demoPort ?? 8080);
   const demoPort = demo ? (demo.address() as AddressInfo).port : undefined;
@@ -330,11 +410,15 @@ async function main(): Promise<void> {
     '',
     `  Momento TVM dev server — auth mode: ${c.auth.mode}`,
     `  token URL:  ${dev.tokenUrl}`,
-    dev.demoUrl ? `  demo page:  ${dev.demoUrl}?tvm=${encodeURIComponent(dev.tokenUrl)}` : '',
+    dev.demoUrl ? `  demo page:  ${demoLink(dev)}` : '',
     `  CORS:       ${c.cors.allowOrigins.join(', ')}`,
     '  tiers:',
-    ...c.tiers.map((t) => `    ${t.name} (groups: ${t.groups.join(', ') || '—'}): ${t.permissions.map(describe).join('; ')}`),
-    dev.issuer ? `  sign in:    curl '${dev.tokenUrl.replace('/token', '/dev/login')}?user=alice&groups=${c.tiers[0]?.groups[0] ?? ''}'  (local issuer, dev only)` : '',
+    ...c.tiers.map(
+      (t) => `    ${t.name} (groups: ${t.groups.join(', ') || '—'}): ${t.permissions.map(describe).join('; ')}`,
+    ),
+    dev.issuer
+      ? `  sign in:    curl '${dev.tokenUrl.replace('/token', '/dev/login')}?user=alice&groups=${c.tiers[0]?.groups[0] ?? ''}'  (local issuer, dev only)`
+      : '',
     '',
   ].filter((l) => l !== '');
   console.log(lines.join('\n'));
@@ -349,14 +433,36 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
+/** The demo page URL; with local sign-in it carries a dev ID token for the first tier's first group. */
+function demoLink(dev: DevServer): string {
+  const url = new URL(dev.demoUrl!);
+  url.searchParams.set('tvm', dev.tokenUrl);
+  const group = dev.config.tiers.find((t) => t.groups.length > 0)?.groups[0];
+  if (dev.issuer && group) url.searchParams.set('auth', dev.login('dev-user', [group]));
+  return url.toString();
+}
+
 function describe(p: ResolvedConfig['tiers'][number]['permissions'][number]): string {
-  const target = p.type === 'cache' ? (p.key ? `key ${p.key}` : p.keyPrefix ? `keys ${p.keyPrefix}*` : 'all keys') : p.topic ? `topic ${p.topic}` : p.topicPrefix ? `topics ${p.topicPrefix}*` : 'all topics';
+  const target =
+    p.type === 'cache'
+      ? p.key
+        ? `key ${p.key}`
+        : p.keyPrefix
+          ? `keys ${p.keyPrefix}*`
+          : 'all keys'
+      : p.topic
+        ? `topic ${p.topic}`
+        : p.topicPrefix
+          ? `topics ${p.topicPrefix}*`
+          : 'all topics';
   return `${p.role} ${p.cache === '*' ? 'every cache' : p.cache}/${target}`;
 }
 
 if (require.main === module) {
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
+    if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE')
+      console.error('A port is taken (another dev server?): stop it, or pick others with --port / --demo-port.');
     process.exit(1);
   });
 }

@@ -9,7 +9,6 @@
  * Usage: npm run dev -- [--config <file>] [--port 8787] [--demo-port 8080 | --no-demo] [--local-auth]
  */
 import { randomUUID, createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -20,6 +19,7 @@ import { preflightResponse, problemResponse, corsHeaders } from '../lambda/http'
 import type { IssuanceEvent, Telemetry } from '../lambda/telemetry';
 import type { Minter } from '../lambda/types';
 import { createVendHandler, headerOf } from '../lambda/vend';
+import { startDemoServer } from './demo-server';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -256,46 +256,6 @@ function devTelemetry(log: (line: string) => void): Telemetry {
   };
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-};
-
-async function startDemoServer(port: number): Promise<http.Server> {
-  const { buildClient } = await import('../client/build');
-  const clientFile = await buildClient();
-  const demoDir = path.join(ROOT, 'demo');
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    let file: string;
-    if (url.pathname === '/client/tvm-client.js') file = clientFile;
-    else if (url.pathname === '/client/tvm-client.js.map') file = `${clientFile}.map`;
-    else
-      file = path.join(
-        demoDir,
-        path.normalize(url.pathname === '/' ? 'index.html' : url.pathname).replace(/^(\.\.[/\\])+/, ''),
-      );
-    if (!file.startsWith(demoDir) && !file.startsWith(path.dirname(clientFile))) {
-      res.writeHead(404).end();
-      return;
-    }
-    fs.readFile(file, (err, data) => {
-      if (err) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      else
-        res
-          .writeHead(200, {
-            'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
-            'Cache-Control': 'no-store',
-          })
-          .end(data);
-    });
-  });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return server;
-}
-
 /** Starts the dev server. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -364,8 +324,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     server.once('error', reject).listen(options.port ?? 8787, '127.0.0.1', resolve),
   );
   const port = (server.address() as AddressInfo).port;
-  const demo = options.demoPort === -1 ? undefined : await startDemoServer(options.demoPort ?? 8080);
-  const demoPort = demo ? (demo.address() as AddressInfo).port : undefined;
+  const demo =
+    options.demoPort === -1
+      ? undefined
+      : await startDemoServer({
+          port: options.demoPort ?? 8080,
+          clientFile: await (await import('../client/build')).buildClient(),
+        });
+  const demoPort = demo?.port;
 
   return {
     tokenUrl: `http://localhost:${port}/token`,
@@ -376,8 +342,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     login,
     async close() {
       server.closeAllConnections();
-      demo?.closeAllConnections();
-      await Promise.all([new Promise((r) => server.close(r)), demo ? new Promise((r) => demo.close(r)) : undefined]);
+      await Promise.all([new Promise((r) => server.close(r)), demo?.close()]);
       await stop();
     },
   };

@@ -181,6 +181,18 @@ export const tvmConfigSchema = z.strictObject({
       managedCommonRules: z._default(z.boolean(), true),
     }),
   ),
+  /**
+   * Per-caller limit on new mints (cache hits are free), per function instance: a verified identity, or the
+   * client IP for anonymous callers of open mode. Over it → 429 + Retry-After. @default off
+   */
+  callerLimit: z.optional(
+    z.strictObject({
+      /** Sustained mints per minute per caller. */
+      mintsPerMinute: z.number().check(z.int(), z.gte(1), z.lte(6000)),
+      /** Mints a caller may make at once. @default mintsPerMinute */
+      burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(6000))),
+    }),
+  ),
   /** Reserved concurrency for the vending function (caps cost); unset → unreserved. */
   reservedConcurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
   /** Email to subscribe to the alarm topic. */

@@ -11,6 +11,7 @@ import { principalFrom } from './identity';
 import { PolicyEngine } from './policy';
 import { checkHeaders, parseScopeRequest } from './request';
 import type { IssuanceEvent, Telemetry } from './telemetry';
+import { CallerLimit } from './caller-limit';
 import { TokenCache, type TokenSource } from './token-cache';
 import type { Grant, Minter, MintedToken, Principal } from './types';
 
@@ -29,12 +30,18 @@ export interface VendDeps {
 }
 
 /** A REST API (v1) proxy handler. */
-export type VendHandler = (event: APIGatewayProxyEvent, context?: Pick<Context, 'awsRequestId'>) => Promise<APIGatewayProxyResult>;
+export type VendHandler = (
+  event: APIGatewayProxyEvent,
+  context?: Pick<Context, 'awsRequestId'>,
+) => Promise<APIGatewayProxyResult>;
 
 const NOOP: Telemetry = { record: () => undefined };
 
 /** Case-insensitive header lookup (REST APIs pass headers as the client sent them). */
-export function headerOf(headers: APIGatewayProxyEvent['headers'] | null | undefined, name: string): string | undefined {
+export function headerOf(
+  headers: APIGatewayProxyEvent['headers'] | null | undefined,
+  name: string,
+): string | undefined {
   if (!headers) return undefined;
   const direct = headers[name];
   if (direct !== undefined) return direct;
@@ -55,9 +62,14 @@ export function createVendHandler(deps: VendDeps): VendHandler {
   const now = deps.nowSeconds ?? (() => Date.now() / 1000);
   const policy = new PolicyEngine(config);
   const allowOrigins = new Set(config.cors.allowOrigins);
+  const callerLimit = config.callerLimit ? new CallerLimit(config.callerLimit) : undefined;
   const identityOptions = { cognitoClientIds: deps.cognitoClientIds ? new Set(deps.cognitoClientIds) : undefined };
   const cache = config.tokenCache.enabled
-    ? new TokenCache({ maxEntries: config.tokenCache.maxEntries, minRemainingFraction: config.tokenCache.minRemainingFraction, nowSeconds: now })
+    ? new TokenCache({
+        maxEntries: config.tokenCache.maxEntries,
+        minRemainingFraction: config.tokenCache.minRemainingFraction,
+        nowSeconds: now,
+      })
     : undefined;
 
   return async (event, context) => {
@@ -65,22 +77,38 @@ export function createVendHandler(deps: VendDeps): VendHandler {
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
     const cors = corsHeaders(headerOf(event.headers, 'origin'), allowOrigins);
     let audit: Omit<IssuanceEvent, 'latencyMs' | 'decision' | 'status'> = { requestId };
-    const finish = (response: APIGatewayProxyResult, decision: IssuanceEvent['decision'], extra: Partial<IssuanceEvent> = {}) => {
-      telemetry.record({ ...audit, ...extra, decision, status: response.statusCode, latencyMs: round(performance.now() - started) });
+    const finish = (
+      response: APIGatewayProxyResult,
+      decision: IssuanceEvent['decision'],
+      extra: Partial<IssuanceEvent> = {},
+    ) => {
+      telemetry.record({
+        ...audit,
+        ...extra,
+        decision,
+        status: response.statusCode,
+        latencyMs: round(performance.now() - started),
+      });
       return response;
     };
 
     let principal: Principal | undefined;
     try {
       if (event.httpMethod !== undefined && event.httpMethod !== 'GET')
-        return finish(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId }), 'denied', { code: 'method-not-allowed' });
+        return finish(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId }), 'denied', {
+          code: 'method-not-allowed',
+        });
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
       principal = principalFrom(event, config.auth, identityOptions);
       if (!principal)
-        return finish(problemResponse(401, 'unauthenticated', 'no verified identity reached the function', cors, { requestId }), 'denied', {
-          code: 'unauthenticated',
-        });
+        return finish(
+          problemResponse(401, 'unauthenticated', 'no verified identity reached the function', cors, { requestId }),
+          'denied',
+          {
+            code: 'unauthenticated',
+          },
+        );
       audit = { ...audit, principalId: principal.id, source: principal.source, groups: principal.groups };
 
       const decision = policy.decide(principal, request);
@@ -91,12 +119,33 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         });
 
       const hash = scopeHash(decision.grants);
-      audit = { ...audit, tiers: decision.tiers, scopeHash: hash, permissionCount: decision.grants.length, ttlSeconds: decision.ttlSeconds, tokenId: decision.tokenId };
+      audit = {
+        ...audit,
+        tiers: decision.tiers,
+        scopeHash: hash,
+        permissionCount: decision.grants.length,
+        ttlSeconds: decision.ttlSeconds,
+        tokenId: decision.tokenId,
+      };
       let mintLatencyMs: number | undefined;
+      // Anonymous callers (open mode) are told apart by IP for rate limiting only; tokens are never shared by IP.
+      const caller =
+        principal.id !== undefined
+          ? `${principal.source}:${principal.id}`
+          : `ip:${event.requestContext?.identity?.sourceIp ?? ''}`;
       const mint = async (): Promise<MintedToken> => {
+        const wait = callerLimit?.take(caller) ?? 0;
+        if (wait > 0)
+          throw new TvmError(429, 'caller-rate-limited', 'too many new tokens for this caller; retry later', {
+            retryAfterSeconds: wait,
+          });
         const t0 = performance.now();
         try {
-          return await minter.mint({ grants: decision.grants, ttlSeconds: decision.ttlSeconds, tokenId: decision.tokenId });
+          return await minter.mint({
+            grants: decision.grants,
+            ttlSeconds: decision.ttlSeconds,
+            tokenId: decision.tokenId,
+          });
         } finally {
           mintLatencyMs = round(performance.now() - t0);
         }
@@ -108,18 +157,35 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         : { token: await mint(), source: 'minted' };
 
       const expiresIn = Math.max(0, Math.floor(token.expiresAt - now()));
-      const body = { authToken: token.authToken, expiresAt: token.expiresAt, expiresIn, endpoint: token.endpoint, permissions: decision.grants };
-      return finish(tokenResponse(decision.tokenId === undefined ? body : { ...body, tokenId: decision.tokenId }, cors), 'granted', {
-        tokenSource: source,
-        mintLatencyMs,
-      });
+      const body = {
+        authToken: token.authToken,
+        expiresAt: token.expiresAt,
+        expiresIn,
+        endpoint: token.endpoint,
+        permissions: decision.grants,
+      };
+      return finish(
+        tokenResponse(decision.tokenId === undefined ? body : { ...body, tokenId: decision.tokenId }, cors),
+        'granted',
+        {
+          tokenSource: source,
+          mintLatencyMs,
+        },
+      );
     } catch (err) {
       const response = errorResponse(err, cors, requestId);
       return finish(response, response.statusCode < 500 && !(err instanceof MomentoError) ? 'denied' : 'error', {
         code: err instanceof TvmError ? err.code : 'internal',
         momentoFailure: err instanceof MomentoError ? err.failure : undefined,
         // The reason for a 500 is for the operator's log only; unknown errors are named by class, not message.
-        reason: err instanceof MisconfiguredError ? err.message : err instanceof TvmError ? undefined : err instanceof Error ? err.name : typeof err,
+        reason:
+          err instanceof MisconfiguredError
+            ? err.message
+            : err instanceof TvmError
+              ? undefined
+              : err instanceof Error
+                ? err.name
+                : typeof err,
       });
     }
   };

@@ -271,3 +271,34 @@ describe('Function: createVendHandler (cognito app clients)', () => {
     expect(res.statusCode).toBe(401);
   });
 });
+
+describe('Function: createVendHandler (callerLimit)', () => {
+  it('answers 429 with Retry-After once a caller exceeds its mints, without touching other callers or cached tokens', async () => {
+    // Prepare
+    const { handler, minter } = setup(cognitoConfig, { callerLimit: { mintsPerMinute: 2 } });
+    const as = (sub: string, ttl: string) => tokenEvent({ authorizer: cognitoAuthorizer(sub, ['admins']), query: { ttl: [ttl] } });
+    // Act
+    const first = await handler(as('alice', '600'));
+    const second = await handler(as('alice', '900'));
+    const third = await handler(as('alice', '1200'));
+    const cached = await handler(as('alice', '600'));
+    const bob = await handler(as('bob', '600'));
+    // Assess
+    expect([first.statusCode, second.statusCode, third.statusCode, cached.statusCode, bob.statusCode]).toEqual([200, 200, 429, 200, 200]);
+    expect(third.headers?.['Retry-After']).toBe('30');
+    expect(json(third.body)).toMatchObject({ status: 429, code: 'caller-rate-limited' });
+    expect(minter.calls).toHaveLength(3);
+  });
+
+  it('limits anonymous open-mode callers by client IP', async () => {
+    const { handler } = setup(openConfig, { callerLimit: { mintsPerMinute: 1 }, tokenCache: { enabled: false } });
+    const from = (ip: string) => {
+      const e = tokenEvent();
+      e.requestContext.identity.sourceIp = ip;
+      return e;
+    };
+    expect((await handler(from('198.51.100.1'))).statusCode).toBe(200);
+    expect((await handler(from('198.51.100.1'))).statusCode).toBe(429);
+    expect((await handler(from('198.51.100.2'))).statusCode).toBe(200);
+  });
+});

@@ -250,7 +250,7 @@ function devTelemetry(log: (line: string) => void): Telemetry {
       const what =
         e.decision === 'granted'
           ? `tiers=${e.tiers?.join('+')} statements=${e.permissionCount} ttl=${e.ttlSeconds}s ${e.tokenSource}`
-          : `${e.code}`;
+          : `${e.code}${e.reason ? ` (${e.reason})` : ''}`;
       log(`${new Date().toISOString()} ${e.status} ${who} ${what} ${e.latencyMs}ms`);
     },
   };

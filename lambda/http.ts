@@ -3,7 +3,7 @@
  * CORS headers from the allow-list. Every error turns into a response here, in one place.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { TvmError } from './errors';
+import { MisconfiguredError, TvmError } from './errors';
 import type { Grant } from './types';
 
 const TITLES: Record<number, string> = {
@@ -83,8 +83,15 @@ export function problemResponse(
   return { statusCode: status, headers, body: JSON.stringify(body) };
 }
 
-/** Maps any thrown value to a problem answer. Unknown errors become a generic 500 that names only the request id. */
+/** What a caller reads for a 500 of ours; the reason (secret id, account, IAM hint) goes to the operator's log only. */
+const MISCONFIGURED_DETAIL = 'the token vending machine is misconfigured; its operator has the reason (quote the requestId)';
+
+/**
+ * Maps any thrown value to a problem answer. Unknown errors become a generic 500 that names only the request id;
+ * a {@link MisconfiguredError} keeps its code but not its message, which names the secret (ARN: account, region).
+ */
 export function errorResponse(err: unknown, cors: Record<string, string>, requestId: string | undefined): APIGatewayProxyResult {
+  if (err instanceof MisconfiguredError) return problemResponse(500, err.code, MISCONFIGURED_DETAIL, cors, { requestId });
   if (err instanceof TvmError) {
     // 5xx details come from our own fixed messages, never from the upstream's text.
     return problemResponse(err.status, err.code, err.message, cors, { requestId, retryAfterSeconds: err.retryAfterSeconds });

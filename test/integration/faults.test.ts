@@ -307,6 +307,8 @@ describe('Faults: the secret (Parameters and Secrets extension)', () => {
     // Assess: a clear 500 each time (no crash, no cached failure), then service.
     expectProblem(broken, 500, code);
     expectProblem(stillBroken, 500, code);
+    // The reason names the secret: it is for the operator's log, not for the caller.
+    expect(JSON.stringify(broken.body)).not.toContain(SECRET_ID);
     expect(fixed.status).toBe(200);
     expect(local.fake.received).toHaveLength(1);
     const logged = c.telemetry.events.filter((e) => e.status === 500);

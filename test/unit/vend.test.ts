@@ -153,11 +153,15 @@ describe('Function: createVendHandler', () => {
 
   it('answers 500 with a logged reason when the secret is empty, and keeps serving', async () => {
     const { handler, minter, events } = setup();
-    minter.next = () => Promise.reject(new MisconfiguredError('secret-empty', 'the Momento API key secret is empty'));
+    const reason = 'Secret "arn:aws:secretsmanager:us-east-1:123456789012:secret:tvm-key-AbC123" has no value yet';
+    minter.next = () => Promise.reject(new MisconfiguredError('secret-empty', reason));
     const res = await handler(tokenEvent({ authorizer: cognitoAuthorizer('u5', ['admins']) }));
     expect(res.statusCode).toBe(500);
-    expect(json(res.body)).toMatchObject({ code: 'secret-empty' });
-    expect(events[0]).toMatchObject({ status: 500, reason: 'the Momento API key secret is empty' });
+    expect(json(res.body)).toMatchObject({ code: 'secret-empty', requestId: expect.stringMatching(/^req-/) });
+    // The reason is the operator's: the caller never reads the secret's ARN (account id, region, name).
+    expect(res.body).not.toContain('arn:aws:secretsmanager');
+    expect(res.body).not.toContain('123456789012');
+    expect(events[0]).toMatchObject({ status: 500, reason });
     minter.next = async (req) => ({ authToken: 'ok', endpoint: 'e', expiresAt: NOW + req.ttlSeconds });
     expect((await handler(tokenEvent({ authorizer: cognitoAuthorizer('u5', ['admins']) }))).statusCode).toBe(200);
   });

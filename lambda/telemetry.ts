@@ -61,8 +61,10 @@ export function powertoolsTelemetry(options: { serviceName?: string; namespace?:
       if (decision === 'granted') {
         metrics.addMetric(e.tokenSource === 'minted' ? 'TokensIssued' : 'TokensReused', MetricUnit.Count, 1);
         if (e.mintLatencyMs !== undefined && e.tokenSource === 'minted') metrics.addMetric('MintLatency', MetricUnit.Milliseconds, e.mintLatencyMs);
-      } else if (status === 429) metrics.addMetric('Throttled', MetricUnit.Count, 1);
-      else if (decision === 'denied' || status < 500) metrics.addMetric('Denied', MetricUnit.Count, 1);
+      } else if (e.momentoFailure === 'throttled') {
+        // Momento's auth rate limit only (TokenThrottleAlarm); a caller over its own callerLimit is a denial.
+        metrics.addMetric('Throttled', MetricUnit.Count, 1);
+      } else if (decision === 'denied' || status < 500) metrics.addMetric('Denied', MetricUnit.Count, 1);
       else metrics.addMetric('Errors', MetricUnit.Count, 1);
       if (e.momentoFailure !== undefined) {
         const single = metrics.singleMetric();

@@ -40,7 +40,8 @@ export function preflightResponse(origin: string | undefined, allowOrigins: Read
   if (headers['Access-Control-Allow-Origin']) {
     headers['Access-Control-Allow-Methods'] = 'GET,OPTIONS';
     headers['Access-Control-Allow-Headers'] = CORS_ALLOW_HEADERS;
-    headers['Access-Control-Max-Age'] = '600';
+    // lib/token-vending-machine.ts: defaultCorsPreflightOptions.maxAge, one hour.
+    headers['Access-Control-Max-Age'] = '3600';
   }
   return { statusCode: 204, headers, body: '' };
 }

@@ -193,14 +193,18 @@ async function createAuthEmulator(
   };
 }
 
-function toEvent(
-  req: http.IncomingMessage,
+/**
+ * The API Gateway REST proxy event for a request (exported for tests). Null-prototype maps: a parameter named
+ * `__proto__` or `constructor` is an unknown parameter (400), not a property of `Object.prototype` (a 500).
+ */
+export function toEvent(
+  req: Pick<http.IncomingMessage, 'headers' | 'method' | 'socket'>,
   url: URL,
   authorizer: Record<string, unknown> | null,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-  const multi: Record<string, string[]> = {};
+  const multi: Record<string, string[]> = Object.create(null);
   for (const [k, v] of url.searchParams) (multi[k] ??= []).push(v);
   const hasQuery = Object.keys(multi).length > 0;
   return {

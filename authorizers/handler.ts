@@ -6,6 +6,7 @@
  * A wrong or missing config fails here, loudly, before any request is answered.
  */
 import { validateAuthConfig } from '../config/auth-schema';
+import { extensionPort } from '../lambda/secrets-extension';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
 import { consoleLog, createAuthorizer } from './authorizer';
 import { createExtensionSecretReader } from './secret-reader';
@@ -31,9 +32,8 @@ let apiKeyStore: ApiKeyStore | undefined;
 if (auth.apiKeys) {
   const secretId = process.env.TVM_API_KEYS_SECRET_ID;
   if (!secretId) throw new Error('auth.apiKeys is configured but TVM_API_KEYS_SECRET_ID is not set');
-  const port = Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
   apiKeyStore = createApiKeyStore(
-    createExtensionSecretReader({ secretId, port, sessionToken: () => process.env.AWS_SESSION_TOKEN }),
+    createExtensionSecretReader({ secretId, port: extensionPort(), sessionToken: () => process.env.AWS_SESSION_TOKEN }),
   );
 }
 

@@ -13,7 +13,7 @@ export interface ProblemDetails {
   readonly status?: number;
   /** Human-readable explanation of this occurrence (safe to show). */
   readonly detail?: string;
-  /** Stable machine-readable code, e.g. `tier-required` or `momento-throttled`. */
+  /** Stable machine-readable code, e.g. `no-tier` or `momento-throttled`. */
   readonly code?: string;
   /** Extension members. */
   readonly [member: string]: unknown;

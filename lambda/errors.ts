@@ -31,14 +31,6 @@ export class BadRequestError extends TvmError {
   }
 }
 
-/** 403: authenticated, but no tier, or the caller asked for more than its tiers allow. */
-export class ForbiddenError extends TvmError {
-  override readonly name = 'ForbiddenError';
-  constructor(code: string, message: string) {
-    super(403, code, message);
-  }
-}
-
 /** Kinds of Momento trouble, each with its answer (DESIGN.md §3/§5). */
 export type MomentoFailure =
   | 'auth' // PERMISSION_DENIED / UNAUTHENTICATED: Momento rejected the TVM's own key → 502

@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 const DEMO_DIR = path.resolve(__dirname, '..', 'demo');
+// Scripts only from this server: `?client=<module URL>` (demo/demo.js) must not import another origin's code
+// into an origin the TVM's CORS allow-list may trust (the default config lists http://localhost:8080).
+const CSP = "script-src 'self'; object-src 'none'; base-uri 'none'";
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -50,6 +53,7 @@ export async function startDemoServer(options: { port: number; clientFile: strin
           .writeHead(200, {
             'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
             'Cache-Control': 'no-store',
+            'Content-Security-Policy': CSP,
           })
           .end(data);
     });

@@ -1,0 +1,34 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startDemoServer, type DemoServer } from '../../dev/demo-server';
+
+describe('Function: startDemoServer', () => {
+  let dir: string;
+  let demo: DemoServer;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-demo-server-'));
+    const clientFile = path.join(dir, 'tvm-client.js');
+    fs.writeFileSync(clientFile, 'export {};\n');
+    demo = await startDemoServer({ port: 0, clientFile });
+  });
+
+  afterAll(async () => {
+    await demo.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the page with a policy that loads scripts from this origin only (no ?client=https://elsewhere)', async () => {
+    const res = await fetch(`${demo.origin}/?client=https://evil.example/x.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')?.split(';').map((d) => d.trim())).toContain("script-src 'self'");
+  });
+
+  it('serves only its fixed files', async () => {
+    expect((await fetch(`${demo.origin}/client/tvm-client.js`)).status).toBe(200);
+    expect((await fetch(`${demo.origin}/../package.json`)).status).toBe(404);
+    expect((await fetch(`${demo.origin}/demo/index.html`)).status).toBe(404);
+  });
+});

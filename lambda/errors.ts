@@ -1,6 +1,6 @@
 /**
  * The TVM's error tree. Each error carries its HTTP status and a stable machine-readable code; they turn into
- * `application/problem+json` answers in one place (`problemResponse` in http.ts). Exceptions are for broken
+ * `application/problem+json` answers in one place (`errorResponse` in http.ts). Exceptions are for broken
  * things and for the upstream; policy decisions are values (see policy.ts).
  */
 

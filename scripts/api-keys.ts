@@ -6,7 +6,7 @@
  *   check <file|->                                    validates an API-keys secret document
  *
  * The secret stores only digests: `{"keys":[{"id":"svc-a","sha256":"…","groups":["admins"]}]}`. Put it with
- * e.g. `aws secretsmanager put-secret-value --secret-id <ApiKeysSecret output> --secret-string file://keys.json`.
+ * e.g. `aws secretsmanager put-secret-value --secret-id <ApiKeysSecretArn output> --secret-string file://keys.json`.
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 import { readFileSync } from 'node:fs';

@@ -7,10 +7,13 @@ function metricsOf(event: IssuanceEvent): string[] {
     lines.push(String(chunk));
     return true;
   });
+  // WARN / ERROR audit lines go to stderr: keep them out of the test output.
+  const writeErr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
     powertoolsTelemetry({ serviceName: 'tvm-test', namespace: 'TvmTest' }).record(event);
   } finally {
     write.mockRestore();
+    writeErr.mockRestore();
   }
   return lines
     .flatMap((l) => l.split('\n'))

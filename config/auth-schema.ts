@@ -71,8 +71,11 @@ const authorizerAuth = z.strictObject({
   tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
   /** Claims forwarded to the vending function for `{claims.x}` templates. @default [] */
   forwardClaims: z._default(z.array(z.string()), []),
-  /** Seconds API Gateway caches an authorizer decision (keyed by the credential); 0 disables. @default 300 */
-  resultCacheTtlSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
+  /**
+   * Seconds API Gateway caches an authorizer decision (keyed by the credential); 0 disables. A cached Allow
+   * outlives the JWT's `exp` and an API key's revocation by up to this long, so keep it short. @default 60
+   */
+  resultCacheTtlSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
   /** Tier for verified callers in no mapped group; unset → 403. */
   fallbackTier: z.optional(z.string()),
   /** Static API keys for server-to-server callers, stored hashed in a secret. @default off */

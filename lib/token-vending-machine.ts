@@ -377,6 +377,13 @@ export class TokenVendingMachine extends Construct {
           'Authorizer mode by config: a Lambda TOKEN authorizer verifies bearer JWTs from the configured OIDC issuer (not Cognito).',
       });
     }
+    const plainHttp = config.cors.allowOrigins.filter((o) => o.startsWith('http://'));
+    if (plainHttp.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'tvm:localhost-origins',
+        `cors.allowOrigins lists local development origins (${plainHttp.join(', ')}): any page served there may fetch tokens for your users. Remove them from production configs.`,
+      );
+    }
     if (auth.mode === 'cognito' && auth.selfSignUp && auth.fallbackTier !== undefined) {
       Annotations.of(this).addWarningV2(
         'tvm:self-sign-up-fallback',

@@ -7,7 +7,6 @@ export default defineConfig({
     issuer: 'https://example.eu.auth0.com/',
     audience: ['https://tvm.example.com'],
     groupsClaim: 'https://example.com/roles',
-    resultCacheTtlSeconds: 300,
   },
   tiers: [
     {

@@ -278,3 +278,18 @@ describe('Construct: TokenVendingMachine — functions', () => {
     expect(JSON.stringify(perms[0]?.[1].Properties?.SourceArn)).toMatch(/DeploymentStage.*\/GET\/token/);
   });
 });
+
+describe('Warnings at synth', () => {
+  it('warns about plain-http (local development) origins in cors.allowOrigins', () => {
+    const s = synth({ ...MODES.cognito, cors: { allowOrigins: ['https://app.example.com', 'http://localhost:5173'] } });
+    Annotations.fromStack(s.stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('local development origins \\(http://localhost:5173\\)'),
+    );
+  });
+
+  it('does not warn when every origin is https', () => {
+    const s = synth({ ...MODES.cognito, cors: { allowOrigins: ['https://app.example.com'] } });
+    Annotations.fromStack(s.stack).hasNoWarning('*', Match.stringLikeRegexp('local development origins'));
+  });
+});

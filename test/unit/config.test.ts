@@ -81,7 +81,7 @@ describe('Function: validateConfig', () => {
       issuer: 'https://example.eu.auth0.com/',
       audience: ['https://tvm.example.com'],
       groupsClaim: 'https://example.com/roles',
-      resultCacheTtlSeconds: 300,
+      resultCacheTtlSeconds: 60,
       algorithms: ['RS256'],
       tokenIdClaim: 'sub',
       forwardClaims: [],

@@ -513,6 +513,16 @@ export class TokenVendingMachine extends Construct {
       refreshTokenValidity: Duration.days(30),
       // No hosted UI / OAuth redirect flows (CDK would otherwise default to example.com callbacks).
       disableOAuth: true,
+      // Users may edit their profile, but nothing a tier could template: no custom attributes (so
+      // {claims.custom:x} stays admin-controlled), no email/phone/preferred_username (sign-in and identity).
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({
+        fullname: true,
+        givenName: true,
+        familyName: true,
+        nickname: true,
+        locale: true,
+        timezone: true,
+      }),
     });
     const groups = new Map<string, string[]>();
     for (const tier of tiers) for (const g of tier.groups) groups.set(g, [...(groups.get(g) ?? []), tier.name]);

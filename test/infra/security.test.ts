@@ -293,3 +293,15 @@ describe('Warnings at synth', () => {
     Annotations.fromStack(s.stack).hasNoWarning('*', Match.stringLikeRegexp('local development origins'));
   });
 });
+
+describe('Construct: TokenVendingMachine — Cognito app client', () => {
+  it('lets users write only profile attributes: no custom attributes, no email, phone or preferred_username', () => {
+    const s = synth(MODES.cognito);
+    const [, client] = onlyResource(s.template, 'AWS::Cognito::UserPoolClient');
+    const writable = (client.Properties?.WriteAttributes ?? []) as string[];
+    expect(writable.length).toBeGreaterThan(0);
+    expect(
+      writable.filter((a) => a.startsWith('custom:') || ['email', 'phone_number', 'preferred_username'].includes(a)),
+    ).toEqual([]);
+  });
+});

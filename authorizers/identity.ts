@@ -9,12 +9,10 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
  * 1–4 KB. Anything longer is refused before it is base64-decoded or JSON-parsed.
  */
 export const MAX_AUTHORIZATION_LENGTH = 8192;
-/** Most groups a caller may carry (after de-duplication). More → the request is refused, never truncated. */
-export const MAX_GROUPS = 100;
-/** Longest group name (Cognito's own limit). A longer one → the request is refused. */
-export const MAX_GROUP_LENGTH = 128;
-/** Longest forwarded claim value or subject. Longer claims are dropped (never truncated); a longer subject is refused. */
-export const MAX_CLAIM_LENGTH = 256;
+// One set of identity bounds for both functions (lambda/identity.ts). The authorizer refuses a request that
+// exceeds MAX_GROUPS or MAX_GROUP_LENGTH (truncating would hand out an arbitrary subset); claims longer than
+// MAX_CLAIM_LENGTH are dropped (never truncated) and a longer subject is refused.
+export { MAX_CLAIM_LENGTH, MAX_GROUP_LENGTH, MAX_GROUPS } from '../lambda/identity';
 /**
  * Subjects with this prefix are reserved for static API keys (`principalId` `apikey:<id>`). A JWT whose subject
  * starts with it is refused, so no IdP user can share an identity (and `{sub}`-templated scopes) with a key.

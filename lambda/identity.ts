@@ -11,11 +11,18 @@ import type { Principal } from './types';
 
 /** Most groups taken from one identity; more is a malformed or hostile token. */
 export const MAX_GROUPS = 100;
-const MAX_GROUP_LENGTH = 128;
-const MAX_CLAIM_LENGTH = 256;
+/** Longest group name (Cognito's own limit). */
+export const MAX_GROUP_LENGTH = 128;
+/** Longest claim value taken into a principal (and into `{claims.x}` templates). */
+export const MAX_CLAIM_LENGTH = 256;
 
 /** The anonymous caller of open mode. */
-export const ANONYMOUS: Principal = Object.freeze({ id: undefined, groups: [], claims: Object.freeze({}), source: 'anonymous' });
+export const ANONYMOUS: Principal = Object.freeze({
+  id: undefined,
+  groups: [],
+  claims: Object.freeze({}),
+  source: 'anonymous',
+});
 
 /**
  * Normalizes a groups claim in any shape API Gateway or an IdP delivers: an array, a JSON array string,
@@ -93,13 +100,15 @@ export function principalFrom(
     if (!id) return undefined;
     // API Gateway's Cognito authorizer accepts an ID token from ANY app client of the pool; only ours may vend.
     const clients = options.cognitoClientIds;
-    if (clients !== undefined && (claims.token_use !== 'id' || claims.aud === undefined || !clients.has(claims.aud))) return undefined;
+    if (clients !== undefined && (claims.token_use !== 'id' || claims.aud === undefined || !clients.has(claims.aud)))
+      return undefined;
     // From the raw claim: parseGroups bounds it (100 × 128), while toClaims drops any claim over 256 characters,
     // which silently cost a user in many groups every one of them.
     const groups = raw !== null && typeof raw === 'object' ? parseGroups(raw['cognito:groups']) : [];
     return { id, groups, claims, source: 'cognito' };
   }
-  const id = typeof authorizer.principalId === 'string' && authorizer.principalId !== '' ? authorizer.principalId : undefined;
+  const id =
+    typeof authorizer.principalId === 'string' && authorizer.principalId !== '' ? authorizer.principalId : undefined;
   if (!id) return undefined;
   let groups: string[] = [];
   if (typeof authorizer.groups === 'string') {

@@ -6,6 +6,7 @@
 import {
   Duration,
   RemovalPolicy,
+  Stack,
   aws_apigateway as apigw,
   aws_cloudwatch as cw,
   aws_cloudwatch_actions as cwActions,
@@ -72,6 +73,8 @@ export class TvmMonitoring extends Construct {
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          // Only alarms of this account (confused-deputy guard).
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
         }),
       );
       this.alarmTopicKey = key;

@@ -1,7 +1,7 @@
 /** Production hardening: WAF, alarms to an encrypted topic, dashboard. */
 import { Match } from 'aws-cdk-lib/assertions';
 import { Stack, aws_sns as sns } from 'aws-cdk-lib';
-import { MODES, onlyResource, resourcesOf, synth } from './helpers';
+import { MODES, TEST_ENV, onlyResource, resourcesOf, synth } from './helpers';
 
 type AlarmProps = {
   MetricName?: string;
@@ -175,5 +175,22 @@ describe('Construct: TokenVendingMachine — dashboard', () => {
     }
     expect(dashboard?.Properties?.DashboardName).toBeUndefined();
     s.template.hasOutput('DashboardUrl', Match.anyValue());
+  });
+});
+
+describe('Construct: TokenVendingMachine — alarm topic key', () => {
+  it('lets CloudWatch use the key only for alarms of this account', () => {
+    const s = synth(MODES.cognito);
+    s.template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AllowCloudWatchAlarmsToPublish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': TEST_ENV.account } },
+          }),
+        ]),
+      }),
+    });
   });
 });

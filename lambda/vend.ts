@@ -95,7 +95,7 @@ export function createVendHandler(deps: VendDeps): VendHandler {
     let principal: Principal | undefined;
     try {
       if (event.httpMethod !== undefined && event.httpMethod !== 'GET')
-        return finish(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId }), 'denied', {
+        return finish(withAllow(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId })), 'denied', {
           code: 'method-not-allowed',
         });
       checkHeaders(event.headers);
@@ -190,5 +190,11 @@ export function createVendHandler(deps: VendDeps): VendHandler {
     }
   };
 }
+
+/** RFC 9110: a 405 names the methods the resource supports. */
+const withAllow = (r: APIGatewayProxyResult): APIGatewayProxyResult => ({
+  ...r,
+  headers: { ...r.headers, Allow: 'GET, OPTIONS' },
+});
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

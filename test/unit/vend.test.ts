@@ -44,7 +44,9 @@ describe('Function: createVendHandler', () => {
     // Prepare
     const { handler, minter } = setup();
     // Act
-    const res = await handler(tokenEvent({ headers: { Origin: ORIGIN }, authorizer: cognitoAuthorizer('sub-admin-1', ['admins']) }));
+    const res = await handler(
+      tokenEvent({ headers: { Origin: ORIGIN }, authorizer: cognitoAuthorizer('sub-admin-1', ['admins']) }),
+    );
     // Assess
     expect(res.statusCode).toBe(200);
     expect(res.headers).toMatchObject({
@@ -69,7 +71,9 @@ describe('Function: createVendHandler', () => {
 
   it('does not echo an origin that is not on the allow-list', async () => {
     const { handler } = setup();
-    const res = await handler(tokenEvent({ headers: { origin: 'https://evil.example' }, authorizer: cognitoAuthorizer('u1', ['admins']) }));
+    const res = await handler(
+      tokenEvent({ headers: { origin: 'https://evil.example' }, authorizer: cognitoAuthorizer('u1', ['admins']) }),
+    );
     expect(res.statusCode).toBe(200);
     expect(res.headers?.['Access-Control-Allow-Origin']).toBeUndefined();
   });
@@ -83,22 +87,39 @@ describe('Function: createVendHandler', () => {
       }),
     );
     expect(res.statusCode).toBe(200);
-    expect(minter.calls[0]?.grants).toEqual([{ type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' }]);
+    expect(minter.calls[0]?.grants).toEqual([
+      { type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' },
+    ]);
     expect(minter.calls[0]?.ttlSeconds).toBe(900);
   });
 
   it('templates the member tier with the verified sub', async () => {
     const { handler, minter } = setup();
     await handler(tokenEvent({ authorizer: cognitoAuthorizer('b1c2d3', ['members']) }));
-    expect(minter.calls[0]?.grants).toContainEqual({ type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/b1c2d3/' });
-    expect(minter.calls[0]?.grants).toContainEqual({ type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'inbox-b1c2d3' });
+    expect(minter.calls[0]?.grants).toContainEqual({
+      type: 'cache',
+      cache: 'app',
+      role: 'readwrite',
+      keyPrefix: 'user/b1c2d3/',
+    });
+    expect(minter.calls[0]?.grants).toContainEqual({
+      type: 'topic',
+      cache: 'app',
+      role: 'subscribeonly',
+      topic: 'inbox-b1c2d3',
+    });
   });
 
   it('answers 403 problem+json when no group maps to a tier', async () => {
     const { handler, minter, events } = setup();
-    const res = await handler(tokenEvent({ headers: { Origin: ORIGIN }, authorizer: cognitoAuthorizer('u2', ['strangers']) }));
+    const res = await handler(
+      tokenEvent({ headers: { Origin: ORIGIN }, authorizer: cognitoAuthorizer('u2', ['strangers']) }),
+    );
     expect(res.statusCode).toBe(403);
-    expect(res.headers).toMatchObject({ 'Content-Type': 'application/problem+json', 'Access-Control-Allow-Origin': ORIGIN });
+    expect(res.headers).toMatchObject({
+      'Content-Type': 'application/problem+json',
+      'Access-Control-Allow-Origin': ORIGIN,
+    });
     expect(json(res.body)).toMatchObject({ status: 403, code: 'no-tier', title: 'Forbidden' });
     expect(minter.calls).toHaveLength(0);
     expect(events[0]).toMatchObject({ decision: 'denied', status: 403, code: 'no-tier', principalId: 'u2' });
@@ -125,10 +146,19 @@ describe('Function: createVendHandler', () => {
 
   it('narrows on request and refuses widening with 403 naming the grant', async () => {
     const { handler, minter } = setup();
-    const ok = await handler(tokenEvent({ query: { topic: ['chat-lobby'], access: ['read'] }, authorizer: cognitoAuthorizer('m1', ['members']) }));
+    const ok = await handler(
+      tokenEvent({
+        query: { topic: ['chat-lobby'], access: ['read'] },
+        authorizer: cognitoAuthorizer('m1', ['members']),
+      }),
+    );
     expect(ok.statusCode).toBe(200);
-    expect(minter.calls[0]?.grants).toEqual([{ type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'chat-lobby' }]);
-    const wide = await handler(tokenEvent({ query: { topic: ['admin-room'] }, authorizer: cognitoAuthorizer('m1', ['members']) }));
+    expect(minter.calls[0]?.grants).toEqual([
+      { type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'chat-lobby' },
+    ]);
+    const wide = await handler(
+      tokenEvent({ query: { topic: ['admin-room'] }, authorizer: cognitoAuthorizer('m1', ['members']) }),
+    );
     expect(wide.statusCode).toBe(403);
     expect(json(wide.body).detail).toMatch(/topic "admin-room"/);
   });
@@ -143,7 +173,9 @@ describe('Function: createVendHandler', () => {
   ])('maps Momento failure %s to %i (Retry-After %s)', async (failure, status, retryAfter) => {
     const { handler, minter, events } = setup();
     minter.next = () => Promise.reject(new MomentoError(failure, 14));
-    const res = await handler(tokenEvent({ headers: { Origin: ORIGIN }, authorizer: cognitoAuthorizer('u4', ['admins']) }));
+    const res = await handler(
+      tokenEvent({ headers: { Origin: ORIGIN }, authorizer: cognitoAuthorizer('u4', ['admins']) }),
+    );
     expect(res.statusCode).toBe(status);
     expect(res.headers?.['Retry-After']).toBe(retryAfter);
     expect(res.headers?.['Access-Control-Allow-Origin']).toBe(ORIGIN);
@@ -183,7 +215,9 @@ describe('Function: createVendHandler', () => {
       await gate;
       return { authToken: 'shared-token', endpoint: 'e', expiresAt: NOW + req.ttlSeconds };
     };
-    const pending = Array.from({ length: 100 }, () => handler(tokenEvent({ authorizer: cognitoAuthorizer('same-user', ['admins']) })));
+    const pending = Array.from({ length: 100 }, () =>
+      handler(tokenEvent({ authorizer: cognitoAuthorizer('same-user', ['admins']) })),
+    );
     release();
     const results = await Promise.all(pending);
     expect(minter.calls).toHaveLength(1);
@@ -216,7 +250,9 @@ describe('Function: createVendHandler', () => {
 
   it('gives open-mode callers the anonymous tier and no tokenId, whatever they send', async () => {
     const { handler, minter } = setup(openConfig);
-    const res = await handler(tokenEvent({ headers: { usergroup: 'admins' }, authorizer: cognitoAuthorizer('spoof', ['admins']) }));
+    const res = await handler(
+      tokenEvent({ headers: { usergroup: 'admins' }, authorizer: cognitoAuthorizer('spoof', ['admins']) }),
+    );
     expect(res.statusCode).toBe(200);
     expect(json(res.body).tokenId).toBeUndefined();
     expect(minter.calls[0]).toEqual({
@@ -233,6 +269,7 @@ describe('Function: createVendHandler', () => {
     const { handler } = setup(openConfig);
     const res = await handler(tokenEvent({ method: 'POST' }));
     expect(res.statusCode).toBe(405);
+    expect(res.headers?.Allow).toBe('GET, OPTIONS');
   });
 
   it('records one audit event per request without the token', async () => {
@@ -280,7 +317,8 @@ describe('Function: createVendHandler (callerLimit)', () => {
   it('answers 429 with Retry-After once a caller exceeds its mints, without touching other callers or cached tokens', async () => {
     // Prepare
     const { handler, minter } = setup(cognitoConfig, { callerLimit: { mintsPerMinute: 2 } });
-    const as = (sub: string, ttl: string) => tokenEvent({ authorizer: cognitoAuthorizer(sub, ['admins']), query: { ttl: [ttl] } });
+    const as = (sub: string, ttl: string) =>
+      tokenEvent({ authorizer: cognitoAuthorizer(sub, ['admins']), query: { ttl: [ttl] } });
     // Act
     const first = await handler(as('alice', '600'));
     const second = await handler(as('alice', '900'));
@@ -288,7 +326,9 @@ describe('Function: createVendHandler (callerLimit)', () => {
     const cached = await handler(as('alice', '600'));
     const bob = await handler(as('bob', '600'));
     // Assess
-    expect([first.statusCode, second.statusCode, third.statusCode, cached.statusCode, bob.statusCode]).toEqual([200, 200, 429, 200, 200]);
+    expect([first.statusCode, second.statusCode, third.statusCode, cached.statusCode, bob.statusCode]).toEqual([
+      200, 200, 429, 200, 200,
+    ]);
     expect(third.headers?.['Retry-After']).toBe('30');
     expect(json(third.body)).toMatchObject({ status: 429, code: 'caller-rate-limited' });
     expect(minter.calls).toHaveLength(3);

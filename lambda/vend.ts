@@ -13,7 +13,7 @@ import { checkHeaders, parseScopeRequest } from './request';
 import type { IssuanceEvent, Telemetry } from './telemetry';
 import { CallerLimit } from './caller-limit';
 import { TokenCache, type TokenSource } from './token-cache';
-import type { Grant, Minter, MintedToken, Principal } from './types';
+import type { Grant, Minter, MintedToken } from './types';
 
 /** What the vending handler needs from the outside world. */
 export interface VendDeps {
@@ -92,7 +92,6 @@ export function createVendHandler(deps: VendDeps): VendHandler {
       return response;
     };
 
-    let principal: Principal | undefined;
     try {
       if (event.httpMethod !== undefined && event.httpMethod !== 'GET')
         return finish(withAllow(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId })), 'denied', {
@@ -100,7 +99,7 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         });
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
-      principal = principalFrom(event, config.auth, identityOptions);
+      const principal = principalFrom(event, config.auth, identityOptions);
       if (!principal)
         return finish(
           problemResponse(401, 'unauthenticated', 'no verified identity reached the function', cors, { requestId }),

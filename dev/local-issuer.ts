@@ -23,7 +23,8 @@ export function createLocalIssuer(issuer: string): LocalIssuer {
   return {
     issuer,
     jwks: { keys: [{ kty: 'RSA', kid, alg: 'RS256', use: 'sig', n: jwk.n, e: jwk.e }] },
-    sign: (claims, options) => signRs256(privateKey, kid, { iss: issuer, ...claims }, options?.expiresInSeconds ?? 3600),
+    sign: (claims, options) =>
+      signRs256(privateKey, kid, { iss: issuer, ...claims }, options?.expiresInSeconds ?? 3600),
   };
 }
 

@@ -35,7 +35,10 @@ export function corsHeaders(origin: string | undefined, allowOrigins: ReadonlySe
 }
 
 /** The answer to a CORS preflight, as the stack's API Gateway mock integration gives it (for the dev server). */
-export function preflightResponse(origin: string | undefined, allowOrigins: ReadonlySet<string>): APIGatewayProxyResult {
+export function preflightResponse(
+  origin: string | undefined,
+  allowOrigins: ReadonlySet<string>,
+): APIGatewayProxyResult {
   const headers = corsHeaders(origin, allowOrigins);
   if (headers['Access-Control-Allow-Origin']) {
     headers['Access-Control-Allow-Methods'] = 'GET,OPTIONS';
@@ -85,17 +88,28 @@ export function problemResponse(
 }
 
 /** What a caller reads for a 500 of ours; the reason (secret id, account, IAM hint) goes to the operator's log only. */
-const MISCONFIGURED_DETAIL = 'the token vending machine is misconfigured; its operator has the reason (quote the requestId)';
+const MISCONFIGURED_DETAIL =
+  'the token vending machine is misconfigured; its operator has the reason (quote the requestId)';
 
 /**
  * Maps any thrown value to a problem answer. Unknown errors become a generic 500 that names only the request id;
  * a {@link MisconfiguredError} keeps its code but not its message, which names the secret (ARN: account, region).
  */
-export function errorResponse(err: unknown, cors: Record<string, string>, requestId: string | undefined): APIGatewayProxyResult {
-  if (err instanceof MisconfiguredError) return problemResponse(500, err.code, MISCONFIGURED_DETAIL, cors, { requestId });
+export function errorResponse(
+  err: unknown,
+  cors: Record<string, string>,
+  requestId: string | undefined,
+): APIGatewayProxyResult {
+  if (err instanceof MisconfiguredError)
+    return problemResponse(500, err.code, MISCONFIGURED_DETAIL, cors, { requestId });
   if (err instanceof TvmError) {
     // 5xx details come from our own fixed messages, never from the upstream's text.
-    return problemResponse(err.status, err.code, err.message, cors, { requestId, retryAfterSeconds: err.retryAfterSeconds });
+    return problemResponse(err.status, err.code, err.message, cors, {
+      requestId,
+      retryAfterSeconds: err.retryAfterSeconds,
+    });
   }
-  return problemResponse(500, 'internal', 'unexpected error; quote the requestId when reporting it', cors, { requestId });
+  return problemResponse(500, 'internal', 'unexpected error; quote the requestId when reporting it', cors, {
+    requestId,
+  });
 }

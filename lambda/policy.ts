@@ -107,14 +107,21 @@ export class PolicyEngine {
         grants.push(resolved);
       }
       ceiling.push(...grants);
-      tierCeilings.push({ grants, maxTtl: Math.min(this.config.token.maxTtlSeconds, tier.maxTtlSeconds ?? this.config.token.maxTtlSeconds) });
+      tierCeilings.push({
+        grants,
+        maxTtl: Math.min(this.config.token.maxTtlSeconds, tier.maxTtlSeconds ?? this.config.token.maxTtlSeconds),
+      });
     }
 
     const narrowed = narrow(dedupe(ceiling), request);
     if (typeof narrowed === 'string') return deny(403, 'scope-not-granted', narrowed);
     if (narrowed.length === 0) return deny(403, 'scope-not-granted', 'nothing you asked for is granted to your tiers');
     if (narrowed.length > MAX_STATEMENTS)
-      return deny(400, 'scope-too-large', `the request expands to ${narrowed.length} statements; Momento allows ${MAX_STATEMENTS}`);
+      return deny(
+        400,
+        'scope-too-large',
+        `the request expands to ${narrowed.length} statements; Momento allows ${MAX_STATEMENTS}`,
+      );
 
     // A statement may live as long as the most generous tier that grants it, the token only as long as its
     // shortest-lived statement: holding a long-lived tier must not stretch a short-lived tier's statements.
@@ -150,7 +157,12 @@ function resolveTemplates(p: Permission, principal: Principal): Grant | string {
   const fill = (template: string | undefined): string | undefined => {
     if (template === undefined || !template.includes('{')) return template;
     return template.replace(PLACEHOLDER, (match, name: string, offset: number) => {
-      const value = name === 'sub' ? principal.id : Object.hasOwn(principal.claims, name.slice(7)) ? principal.claims[name.slice(7)] : undefined;
+      const value =
+        name === 'sub'
+          ? principal.id
+          : Object.hasOwn(principal.claims, name.slice(7))
+            ? principal.claims[name.slice(7)]
+            : undefined;
       const next = template.charAt(offset + match.length);
       if (value === undefined || value === '') problem ??= `${match} but it is missing`;
       else if (!SAFE_VALUE.test(value) || (next !== '' && value.includes(next)))
@@ -171,7 +183,11 @@ function strip<T extends object>(o: T): T {
 }
 
 const grantKey = (g: Grant): string =>
-  JSON.stringify(g.type === 'cache' ? [g.type, g.cache, g.role, g.key, g.keyPrefix] : [g.type, g.cache, g.role, g.topic, g.topicPrefix]);
+  JSON.stringify(
+    g.type === 'cache'
+      ? [g.type, g.cache, g.role, g.key, g.keyPrefix]
+      : [g.type, g.cache, g.role, g.topic, g.topicPrefix],
+  );
 
 function dedupe(grants: Grant[]): Grant[] {
   const seen = new Set<string>();
@@ -183,7 +199,11 @@ function dedupe(grants: Grant[]): Grant[] {
   });
 }
 
-const READ_ONLY_CACHE: Record<CacheRole, CacheRole | undefined> = { readwrite: 'readonly', readonly: 'readonly', writeonly: undefined };
+const READ_ONLY_CACHE: Record<CacheRole, CacheRole | undefined> = {
+  readwrite: 'readonly',
+  readonly: 'readonly',
+  writeonly: undefined,
+};
 const READ_ONLY_TOPIC: Record<TopicRole, TopicRole | undefined> = {
   publishsubscribe: 'subscribeonly',
   subscribeonly: 'subscribeonly',
@@ -217,7 +237,8 @@ function narrow(ceiling: Grant[], req: ScopeRequest): Grant[] | string {
       if (role === undefined) continue;
       for (const cache of caches) {
         if (!wantTopics) out.push({ ...g, cache, role });
-        else for (const topic of req.topics!) if (coversTopic(g, topic)) out.push({ type: 'topic', cache, role, topic });
+        else
+          for (const topic of req.topics!) if (coversTopic(g, topic)) out.push({ type: 'topic', cache, role, topic });
       }
     } else {
       if (wantTopics && !wantItems) continue;
@@ -235,12 +256,16 @@ function narrow(ceiling: Grant[], req: ScopeRequest): Grant[] | string {
     }
   }
   // Everything the caller named must be granted; silently dropping it would hide a denial.
-  for (const c of req.caches ?? []) if (!out.some((g) => g.cache === c)) return `cache "${c}" is not granted to your tiers`;
+  for (const c of req.caches ?? [])
+    if (!out.some((g) => g.cache === c)) return `cache "${c}" is not granted to your tiers`;
   for (const t of req.topics ?? [])
-    if (!out.some((g) => g.type === 'topic' && g.topic === t)) return `topic "${t}" is not granted to your tiers${req.readOnly ? ' (read-only)' : ''}`;
-  for (const k of req.keys ?? []) if (!out.some((g) => g.type === 'cache' && g.key === k)) return `key "${k}" is not granted to your tiers`;
+    if (!out.some((g) => g.type === 'topic' && g.topic === t))
+      return `topic "${t}" is not granted to your tiers${req.readOnly ? ' (read-only)' : ''}`;
+  for (const k of req.keys ?? [])
+    if (!out.some((g) => g.type === 'cache' && g.key === k)) return `key "${k}" is not granted to your tiers`;
   for (const p of req.keyPrefixes ?? [])
-    if (!out.some((g) => g.type === 'cache' && g.keyPrefix === p)) return `key prefix "${p}" is not granted to your tiers`;
+    if (!out.some((g) => g.type === 'cache' && g.keyPrefix === p))
+      return `key prefix "${p}" is not granted to your tiers`;
   return dedupe(out);
 }
 

@@ -15,11 +15,14 @@ type Param = (typeof QUERY_PARAMETERS)[number];
 export const LIMITS = { valuesPerParameter: 10, valueLength: 255, queryLength: 2048, headerBytes: 8192 } as const;
 const VALUE_RE = /^[A-Za-z0-9_.:\-/@+=|]+$/;
 
-function valuesOf(event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>): Map<string, string[]> {
+function valuesOf(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const multi = event.multiValueQueryStringParameters;
   if (multi) for (const [k, v] of Object.entries(multi)) out.set(k, (v ?? []).slice());
-  else if (event.queryStringParameters) for (const [k, v] of Object.entries(event.queryStringParameters)) out.set(k, v === undefined ? [] : [v]);
+  else if (event.queryStringParameters)
+    for (const [k, v] of Object.entries(event.queryStringParameters)) out.set(k, v === undefined ? [] : [v]);
   return out;
 }
 
@@ -27,32 +30,45 @@ function valuesOf(event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'm
 export function checkHeaders(headers: APIGatewayProxyEvent['headers'] | null | undefined): void {
   let bytes = 0;
   for (const [k, v] of Object.entries(headers ?? {})) bytes += k.length + (v?.length ?? 0);
-  if (bytes > LIMITS.headerBytes) throw new BadRequestError('headers-too-large', `request headers exceed ${LIMITS.headerBytes} bytes`);
+  if (bytes > LIMITS.headerBytes)
+    throw new BadRequestError('headers-too-large', `request headers exceed ${LIMITS.headerBytes} bytes`);
 }
 
 /** Parses the query string into a {@link ScopeRequest}; throws {@link BadRequestError}. */
-export function parseScopeRequest(event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>): ScopeRequest {
+export function parseScopeRequest(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+): ScopeRequest {
   const params = valuesOf(event);
   let length = 0;
   for (const [k, vs] of params) for (const v of vs) length += k.length + v.length + 2;
-  if (length > LIMITS.queryLength) throw new BadRequestError('query-too-long', `the query string exceeds ${LIMITS.queryLength} characters`);
-  if (params.size > QUERY_PARAMETERS.length) throw new BadRequestError('too-many-parameters', 'too many query parameters');
+  if (length > LIMITS.queryLength)
+    throw new BadRequestError('query-too-long', `the query string exceeds ${LIMITS.queryLength} characters`);
+  if (params.size > QUERY_PARAMETERS.length)
+    throw new BadRequestError('too-many-parameters', 'too many query parameters');
 
   const get = (name: Param): string[] | undefined => {
     const raw = params.get(name);
     if (raw === undefined) return undefined;
     // Accept repeated parameters and comma-separated lists alike.
     const vs = raw.flatMap((v) => v.split(',')).map((v) => v.trim());
-    if (vs.length === 0 || vs.some((v) => v === '')) throw new BadRequestError('bad-parameter', `${name} must not be empty`);
-    if (vs.length > LIMITS.valuesPerParameter) throw new BadRequestError('bad-parameter', `${name} takes at most ${LIMITS.valuesPerParameter} values`);
+    if (vs.length === 0 || vs.some((v) => v === ''))
+      throw new BadRequestError('bad-parameter', `${name} must not be empty`);
+    if (vs.length > LIMITS.valuesPerParameter)
+      throw new BadRequestError('bad-parameter', `${name} takes at most ${LIMITS.valuesPerParameter} values`);
     for (const v of vs)
       if (v.length > LIMITS.valueLength || !VALUE_RE.test(v))
-        throw new BadRequestError('bad-parameter', `${name} values must be 1–${LIMITS.valueLength} characters of letters, digits and _ . : - / @ + = |`);
+        throw new BadRequestError(
+          'bad-parameter',
+          `${name} values must be 1–${LIMITS.valueLength} characters of letters, digits and _ . : - / @ + = |`,
+        );
     return [...new Set(vs)];
   };
   for (const k of params.keys())
     if (!(QUERY_PARAMETERS as readonly string[]).includes(k))
-      throw new BadRequestError('unknown-parameter', `unknown query parameter "${k.slice(0, 64)}"; known: ${QUERY_PARAMETERS.join(', ')}`);
+      throw new BadRequestError(
+        'unknown-parameter',
+        `unknown query parameter "${k.slice(0, 64)}"; known: ${QUERY_PARAMETERS.join(', ')}`,
+      );
 
   const request: { -readonly [K in keyof ScopeRequest]: ScopeRequest[K] } = {};
   const caches = get('cache');

@@ -41,26 +41,33 @@ export interface Telemetry {
 }
 
 /** Powertools Logger + Metrics (EMF) implementation. Build once at module scope. */
-export function powertoolsTelemetry(options: { serviceName?: string; namespace?: string; metrics?: boolean } = {}): Telemetry {
+export function powertoolsTelemetry(
+  options: { serviceName?: string; namespace?: string; metrics?: boolean } = {},
+): Telemetry {
   const serviceName = options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'momento-tvm';
   const logger = new Logger({ serviceName });
   const metrics =
     options.metrics === false
       ? undefined
-      : new Metrics({ serviceName, namespace: options.namespace ?? process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MomentoTokenVendingMachine' });
+      : new Metrics({
+          serviceName,
+          namespace: options.namespace ?? process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MomentoTokenVendingMachine',
+        });
   return {
     note(message, details) {
       logger.info(message, { ...details });
     },
     record(e) {
       const { decision, status } = e;
-      if (decision === 'error' && status >= 500 && e.momentoFailure === undefined) logger.error('token request failed', { ...e });
+      if (decision === 'error' && status >= 500 && e.momentoFailure === undefined)
+        logger.error('token request failed', { ...e });
       else if (decision === 'error') logger.warn('token request failed', { ...e });
       else logger.info(decision === 'granted' ? 'token issued' : 'token denied', { ...e });
       if (!metrics) return;
       if (decision === 'granted') {
         metrics.addMetric(e.tokenSource === 'minted' ? 'TokensIssued' : 'TokensReused', MetricUnit.Count, 1);
-        if (e.mintLatencyMs !== undefined && e.tokenSource === 'minted') metrics.addMetric('MintLatency', MetricUnit.Milliseconds, e.mintLatencyMs);
+        if (e.mintLatencyMs !== undefined && e.tokenSource === 'minted')
+          metrics.addMetric('MintLatency', MetricUnit.Milliseconds, e.mintLatencyMs);
       } else if (e.momentoFailure === 'throttled') {
         // Momento's auth rate limit only (TokenThrottleAlarm); a caller over its own callerLimit is a denial.
         metrics.addMetric('Throttled', MetricUnit.Count, 1);

@@ -35,7 +35,11 @@ export class TokenCache {
   }
 
   /** Returns a fresh-enough cached token for `key`, or mints one (once, however many callers ask at once). */
-  async getOrMint(key: string, ttlSeconds: number, mint: () => Promise<MintedToken>): Promise<{ token: MintedToken; source: TokenSource }> {
+  async getOrMint(
+    key: string,
+    ttlSeconds: number,
+    mint: () => Promise<MintedToken>,
+  ): Promise<{ token: MintedToken; source: TokenSource }> {
     const hit = this.entries.get(key);
     if (hit) {
       if (hit.token.expiresAt - this.now() >= this.options.minRemainingFraction * hit.ttlSeconds) {
@@ -48,12 +52,10 @@ export class TokenCache {
     }
     const pending = this.inflight.get(key);
     if (pending) return { token: await pending, source: 'shared' };
-    const p = mint().then(
-      (token) => {
-        this.store(key, token, ttlSeconds);
-        return token;
-      },
-    );
+    const p = mint().then((token) => {
+      this.store(key, token, ttlSeconds);
+      return token;
+    });
     this.inflight.set(key, p);
     try {
       return { token: await p, source: 'minted' };

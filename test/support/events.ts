@@ -47,7 +47,11 @@ export function tokenEvent(
 }
 
 /** The authorizer block a Cognito user-pools authorizer produces: every claim a string. */
-export function cognitoAuthorizer(sub: string, groups: string[], extra: Record<string, string> = {}): Record<string, unknown> {
+export function cognitoAuthorizer(
+  sub: string,
+  groups: string[],
+  extra: Record<string, string> = {},
+): Record<string, unknown> {
   return {
     claims: {
       sub,
@@ -66,6 +70,10 @@ export function cognitoAuthorizer(sub: string, groups: string[], extra: Record<s
 }
 
 /** The authorizer block our Lambda authorizer produces (context values are strings). */
-export function lambdaAuthorizer(principalId: string, groups: string[], claims: Record<string, string> = {}): Record<string, unknown> {
+export function lambdaAuthorizer(
+  principalId: string,
+  groups: string[],
+  claims: Record<string, string> = {},
+): Record<string, unknown> {
   return { principalId, groups: JSON.stringify(groups), claims: JSON.stringify(claims), integrationLatency: 12 };
 }

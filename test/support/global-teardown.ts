@@ -4,7 +4,9 @@ import { scanLogs } from './log-scan';
 export default function globalTeardown(): void {
   const { lines, findings } = scanLogs();
   if (findings.length > 0) {
-    throw new Error(`Secret scan: ${findings.length} log line(s) hold a secret:\n  ${findings.slice(0, 20).join('\n  ')}`);
+    throw new Error(
+      `Secret scan: ${findings.length} log line(s) hold a secret:\n  ${findings.slice(0, 20).join('\n  ')}`,
+    );
   }
   process.stdout.write(`Secret scan: ${lines} captured log lines, no token, key or Authorization value.\n`);
 }

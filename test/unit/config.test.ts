@@ -549,7 +549,13 @@ describe('Function: defineConfig', () => {
 describe('Function: validateConfig (cross-field checks added after review)', () => {
   const base = {
     auth: { mode: 'authorizer', issuer: 'https://idp.example.com/', audience: ['tvm'] },
-    tiers: [{ name: 't', groups: ['g'], permissions: [{ type: 'topic', cache: 'c', role: 'subscribeonly', topic: 'team-{claims.team}' }] }],
+    tiers: [
+      {
+        name: 't',
+        groups: ['g'],
+        permissions: [{ type: 'topic', cache: 'c', role: 'subscribeonly', topic: 'team-{claims.team}' }],
+      },
+    ],
     cors: { allowOrigins: ['https://app.example.com'] },
     momento: { endpoint: 'cell-1.example.momentohq.com', secret: { create: true } },
   };
@@ -563,6 +569,8 @@ describe('Function: validateConfig (cross-field checks added after review)', () 
   });
 
   it('rejects an empty tokenIdClaim', () => {
-    expect(() => validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'], tokenIdClaim: '' } })).toThrow(/tokenIdClaim must name a claim/);
+    expect(() =>
+      validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'], tokenIdClaim: '' } }),
+    ).toThrow(/tokenIdClaim must name a claim/);
   });
 });

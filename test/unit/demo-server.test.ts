@@ -23,7 +23,12 @@ describe('Function: startDemoServer', () => {
     const res = await fetch(`${demo.origin}/?client=https://evil.example/x.js`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(res.headers.get('content-security-policy')?.split(';').map((d) => d.trim())).toContain("script-src 'self'");
+    expect(
+      res.headers
+        .get('content-security-policy')
+        ?.split(';')
+        .map((d) => d.trim()),
+    ).toContain("script-src 'self'");
   });
 
   it('serves only its fixed files', async () => {

@@ -9,7 +9,11 @@ const request = (headers: Record<string, string> = {}) =>
 
 describe('Function: toEvent (dev server)', () => {
   it('builds the REST proxy event API Gateway would: repeated parameters, last value wins in the single map', () => {
-    const event = toEvent(request({ origin: 'http://localhost:8080' }), new URL('http://localhost/token?topic=a&topic=b'), null);
+    const event = toEvent(
+      request({ origin: 'http://localhost:8080' }),
+      new URL('http://localhost/token?topic=a&topic=b'),
+      null,
+    );
     expect(event.multiValueQueryStringParameters).toEqual({ topic: ['a', 'b'] });
     expect(event.queryStringParameters).toEqual({ topic: 'b' });
     expect(event.headers).toEqual({ origin: 'http://localhost:8080' });

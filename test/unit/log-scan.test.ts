@@ -18,7 +18,11 @@ describe('Function: findSecrets (the suite-wide log scan)', () => {
   });
 
   it('passes an audit line with ids, hashes and codes', () => {
-    expect(findSecrets('{"message":"token issued","principalId":"2bd806c9-7f0e","scopeHash":"0a1b2c3d4e5f6789","tokenId":"alice"}')).toEqual([]);
+    expect(
+      findSecrets(
+        '{"message":"token issued","principalId":"2bd806c9-7f0e","scopeHash":"0a1b2c3d4e5f6789","tokenId":"alice"}',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -32,18 +36,38 @@ describe('Function: powertoolsTelemetry', () => {
     });
     const handler = createVendHandler({
       config: validateConfig(cognitoConfig),
-      minter: { mint: async (r) => ({ authToken: 'eyJlbmRwb2ludCI6InNlY3JldCJ9', endpoint: 'e', expiresAt: Date.now() / 1000 + r.ttlSeconds }) },
+      minter: {
+        mint: async (r) => ({
+          authToken: 'eyJlbmRwb2ludCI6InNlY3JldCJ9',
+          endpoint: 'e',
+          expiresAt: Date.now() / 1000 + r.ttlSeconds,
+        }),
+      },
       telemetry: powertoolsTelemetry({ serviceName: 'tvm-test', namespace: 'TvmTest' }),
     });
     // Act
-    const res = await handler(tokenEvent({ headers: { Authorization: 'Bearer eyJhbGciOi.eyJzdWIiOi.sig' }, authorizer: cognitoAuthorizer('log-user', ['admins']) }));
+    const res = await handler(
+      tokenEvent({
+        headers: { Authorization: 'Bearer eyJhbGciOi.eyJzdWIiOi.sig' },
+        authorizer: cognitoAuthorizer('log-user', ['admins']),
+      }),
+    );
     write.mockRestore();
     // Assess
     expect(res.statusCode).toBe(200);
-    const records = lines.flatMap((l) => l.split('\n')).filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const audit = records.filter((r) => r.message === 'token issued');
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ level: 'INFO', service: 'tvm-test', principalId: 'log-user', tiers: ['admin'], decision: 'granted' });
+    expect(audit[0]).toMatchObject({
+      level: 'INFO',
+      service: 'tvm-test',
+      principalId: 'log-user',
+      tiers: ['admin'],
+      decision: 'granted',
+    });
     const emf = records.find((r) => r._aws !== undefined);
     expect(emf).toMatchObject({ TokensIssued: 1, service: 'tvm-test' });
     expect(lines.join('')).not.toContain('eyJlbmRwb2ludCI6InNlY3JldCJ9');

@@ -111,3 +111,17 @@ export function parseApiKey(key: string, configuredEndpoint: string | undefined)
 export function encodeDisposableToken(endpoint: string, apiKey: string): string {
   return Buffer.from(JSON.stringify({ endpoint, api_key: apiKey }), 'utf8').toString('base64');
 }
+
+/**
+ * Reads back what {@link encodeDisposableToken} wrote (the post-deploy smoke test checks a deployed TVM's tokens
+ * with it): `{ endpoint, apiKey }`, or undefined when `token` is not base64 of a JSON object with non-empty
+ * string `endpoint` and `api_key`. Never include the result in a message: `apiKey` is a credential.
+ */
+export function decodeDisposableToken(token: string): { endpoint: string; apiKey: string } | undefined {
+  if (!isBase64(token)) return undefined;
+  const decoded = jsonObject(Buffer.from(token, 'base64').toString('utf8'));
+  const endpoint = decoded?.['endpoint'];
+  const apiKey = decoded?.['api_key'];
+  if (typeof endpoint !== 'string' || endpoint === '' || typeof apiKey !== 'string' || apiKey === '') return undefined;
+  return { endpoint, apiKey };
+}

@@ -40,7 +40,7 @@ async function smoke(argv: string[], extra: Partial<Parameters<typeof run>[1]> =
   const text = out.join('\n');
   const rows = new Map<string, { status: string; seen: string }>();
   for (const line of text.split('\n')) {
-    const m = /^(PASS|FAIL|SKIP) {2}(.+?) {2,}/.exec(line);
+    const m = /^(PASS|FAIL|SKIP|INFO) {2}(.+?) {2,}/.exec(line);
     if (m) rows.set(m[2]!, { status: m[1]!, seen: line });
   }
   return { code, text, err: err.join('\n'), rows };
@@ -217,19 +217,24 @@ describe('Smoke test against the dev server: cognito mode', () => {
     );
     // Assess
     expect(err).toBe('');
-    const failed = [...rows].filter(([, r]) => r.status !== 'PASS').map(([c]) => c);
-    expect(failed).toEqual(['Momento: the token works']);
+    const notPassed = [...rows].filter(([, r]) => r.status !== 'PASS').map(([c, r]) => [c, r.status]);
+    expect(notPassed).toEqual([
+      ['Authorization: Bearer <ID token> (not documented)', 'INFO'],
+      ['Momento: the token works', 'SKIP'],
+    ]);
     for (const check of [
       'GET /token: fields',
       'GET /token without credential (Origin header)',
       'GET /token without credential (origin header)',
       'GET /tvm-smoke-nope (Origin header)',
       'GET /tvm-smoke-nope (origin header)',
-      'Authorization: <ID token>',
-      'Authorization: Bearer <ID token>',
+      'Authorization: <ID token> (documented)',
     ])
       expect(rows.get(check)?.status).toBe('PASS');
-    expect(rows.get('Authorization: Bearer <ID token>')?.seen).toContain('accepted (200)');
+    // Reported, not judged: whether the dev server's Cognito emulation takes "Bearer" is the dev server's choice.
+    expect(rows.get('Authorization: Bearer <ID token> (not documented)')?.seen).toMatch(
+      /reported only +(accepted \(200\)|refused \(401\))$/,
+    );
     expect(rows.get('GET /token without credential (origin header)')?.seen).toContain(
       `401 application/problem+json unauthorized, ACAO ${ORIGIN}`,
     );
@@ -260,7 +265,8 @@ describe('Smoke test against the dev server: cognito mode', () => {
     ]);
     expect(rows.get('GET /token')?.seen).toMatch(/ 200 +401 unauthorized$/);
     expect(rows.get('GET /token')?.status).toBe('FAIL');
-    expect(rows.get('Authorization: Bearer <ID token>')?.seen).toContain('refused (401)');
+    expect(rows.get('Authorization: <ID token> (documented)')?.seen).toMatch(/refused \(401\)$/);
+    expect(rows.get('Authorization: Bearer <ID token> (not documented)')?.status).toBe('INFO');
     expect(text).not.toContain(forged);
     expect(code).toBe(1);
   });
@@ -351,7 +357,7 @@ describe('Smoke test against the dev server: authorizer mode', () => {
     );
     expect(rows.get('GET /token: fields')?.status).toBe('PASS');
     expect(rows.get('GET /token without credential (origin header)')?.status).toBe('PASS');
-    expect(rows.has('Authorization: Bearer <ID token>')).toBe(false);
+    expect([...rows.keys()].some((c) => c.startsWith('Authorization:'))).toBe(false);
     expect(text).not.toContain(jwt);
     expect(code).toBe(0);
   });

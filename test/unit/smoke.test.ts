@@ -377,13 +377,15 @@ describe('Function: formatTable', () => {
         { check: 'a', expected: '200', seen: '200', status: 'pass' },
         { check: 'longer check', expected: 'x', seen: `leaked ${secret}`, status: 'fail' },
         { check: 'c', expected: 'y', seen: 'no --origin', status: 'skip' },
+        { check: 'd', expected: 'reported only', seen: 'refused (401)', status: 'info' },
       ],
       [secret],
     );
     expect(text).not.toContain(secret);
     expect(text).toContain('leaked [redacted]');
-    expect(text.split('\n')[2]).toBe('PASS  a             200       200');
-    expect(text).toMatch(/1 passed, 1 failed, 1 skipped/);
+    expect(text.split('\n')[2]).toBe('PASS  a             200            200');
+    expect(text).toMatch(/^INFO {2}d /m);
+    expect(text).toMatch(/1 passed, 1 failed, 1 skipped, 1 reported/);
   });
 
   it('redact ignores short strings (they would mask ordinary words)', () => {

@@ -5,6 +5,8 @@ const common = {
   testEnvironment: 'node',
   transform,
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // client/ is an ES module package whose sources import './x.js' (what Node and its .d.ts need); the file is x.ts.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   setupFiles: ['<rootDir>/test/support/log-capture.ts'],
 };
 

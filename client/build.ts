@@ -1,22 +1,27 @@
 /**
- * Bundles the browser client into one dependency-free ES module, `client/dist/tvm-client.js`, which the dev
- * server serves at `/client/tvm-client.js`. `dist/` is not committed: the dev server builds on start.
+ * Bundles the browser client into one dependency-free ES module, `client/dist/index.js` (+ `.map`): the
+ * JavaScript of the npm package (`tsc -p client` writes its `.d.ts` next to it; `npm run build:client` runs
+ * both). The dev server serves the same file at `/client/tvm-client.js`. `dist/` is not committed.
  *
  * CLI: `npx tsx client/build.ts [outfile]`.
  */
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-/** Where {@link buildClient} writes by default. */
-export const CLIENT_OUTFILE = path.join(__dirname, 'dist', 'tvm-client.js');
+// client/package.json says "type": "module", so this file is an ES module for tsx/Node (no __dirname).
+const CLIENT_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+/** Where {@link buildClient} writes by default: the package's `exports` entry. */
+export const CLIENT_OUTFILE = path.join(CLIENT_DIR, 'dist', 'index.js');
 /** The module's entry point. */
-export const CLIENT_ENTRY = path.join(__dirname, 'src', 'index.ts');
+export const CLIENT_ENTRY = path.join(CLIENT_DIR, 'src', 'index.ts');
 
 /** Options of {@link buildClient}. */
 export interface BuildClientOptions {
   /**
    * Output file (its `.map` is written next to it).
-   * @default client/dist/tvm-client.js
+   * @default client/dist/index.js
    */
   readonly outfile?: string;
   /**
@@ -32,7 +37,7 @@ export interface BuildClientOptions {
  * @returns the absolute path of the written file
  * @example
  * ```ts
- * const file = await buildClient(); // …/client/dist/tvm-client.js
+ * const file = await buildClient(); // …/client/dist/index.js
  * ```
  */
 export async function buildClient(options: BuildClientOptions = {}): Promise<string> {
@@ -53,7 +58,7 @@ export async function buildClient(options: BuildClientOptions = {}): Promise<str
   return outfile;
 }
 
-if (require.main === module) {
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   buildClient({ outfile: process.argv[2] })
     .then((file) => console.log(`built ${path.relative(process.cwd(), file)}`))
     .catch((error: unknown) => {

@@ -239,9 +239,11 @@ async function main() {
       demo.fetchCount += 1;
       return window.fetch(input, init);
     },
-    onToken,
-    onError,
-    onAuthError,
+  });
+  client.subscribe((event) => {
+    if (event.type === 'token') onToken(event.token);
+    else if (event.type === 'auth-error') onAuthError(event.error);
+    else onError(event.error);
   });
   demo.client = client;
 

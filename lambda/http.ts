@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { MisconfiguredError, TvmError } from './errors';
-import type { Grant } from './types';
+import type { TokenBody } from './types';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -47,18 +47,6 @@ export function preflightResponse(
     headers['Access-Control-Max-Age'] = '3600';
   }
   return { statusCode: 204, headers, body: '' };
-}
-
-/** The success body of `GET /token`. */
-export interface TokenBody {
-  authToken: string;
-  /** Epoch seconds (as the anchor). */
-  expiresAt: number;
-  /** Seconds from now: schedule refresh with this, not the local clock. */
-  expiresIn: number;
-  endpoint: string;
-  tokenId?: string;
-  permissions: readonly Grant[];
 }
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };

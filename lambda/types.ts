@@ -2,7 +2,7 @@
  * Shared shapes between the vending steps: who is asking (Principal), what they get (Grant), and the port to
  * Momento (Minter). Pure types; nothing here touches AWS, Momento or `process.env`.
  */
-import type { CacheRole, TopicRole } from '../config/schema';
+import type { TokenPermission, TokenResponse } from '../client/src/contract';
 
 /** A caller as API Gateway verified it (or the anonymous caller of open mode). */
 export interface Principal {
@@ -16,23 +16,14 @@ export interface Principal {
   readonly source: 'anonymous' | 'cognito' | 'authorizer';
 }
 
-/** One permission statement as minted: templates resolved, no wildcards other than "all". */
-export type Grant =
-  | {
-      readonly type: 'cache';
-      /** Cache name, or `*` for all caches. */
-      readonly cache: string;
-      readonly role: CacheRole;
-      readonly key?: string;
-      readonly keyPrefix?: string;
-    }
-  | {
-      readonly type: 'topic';
-      readonly cache: string;
-      readonly role: TopicRole;
-      readonly topic?: string;
-      readonly topicPrefix?: string;
-    };
+/**
+ * One permission statement as minted: templates resolved, no wildcards other than "all". The wire contract's
+ * {@link TokenPermission} (client/src/contract.ts), so what the policy grants is exactly what the client reads.
+ */
+export type Grant = TokenPermission;
+
+/** The success body of `GET /token`: the wire contract's {@link TokenResponse} (client/src/contract.ts). */
+export type TokenBody = TokenResponse;
 
 /** What to ask Momento for. */
 export interface MintRequest {

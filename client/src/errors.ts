@@ -3,21 +3,9 @@
  * RFC 9457 problem details; failures with no HTTP answer (network, timeout) have `status: 0`.
  */
 
-/** An RFC 9457 problem document as the TVM sends it (`application/problem+json`). */
-export interface ProblemDetails {
-  /** URI reference naming the problem type. */
-  readonly type?: string;
-  /** Short human-readable summary. */
-  readonly title?: string;
-  /** HTTP status the server answered with. */
-  readonly status?: number;
-  /** Human-readable explanation of this occurrence (safe to show). */
-  readonly detail?: string;
-  /** Stable machine-readable code, e.g. `no-tier` or `momento-throttled`. */
-  readonly code?: string;
-  /** Extension members. */
-  readonly [member: string]: unknown;
-}
+import type { ProblemDetails } from './contract.js';
+
+export type { ProblemDetails } from './contract.js';
 
 /**
  * How the client reacts to an error:
@@ -121,7 +109,7 @@ export class TokenVendingError extends Error {
   }
 }
 
-/** How an HTTP status is handled (DESIGN.md §3). */
+/** How an HTTP status is handled: 401/403 stop, 408/429/5xx are retried, any other status is final. */
 export function classifyStatus(status: number): TokenErrorKind {
   if (status === 401 || status === 403) return 'auth';
   if (status === 408 || status === 429 || status >= 500) return 'transient';

@@ -1,25 +1,36 @@
 /**
- * Browser client for the Momento token vending machine. Build with `npx tsx client/build.ts` →
- * `client/dist/tvm-client.js` (ES module, no dependencies).
+ * `@momento-tvm/client`: the browser client of the Momento token vending machine. An ES module with no
+ * dependencies; see README.md.
  */
 export {
-  buildUrl,
   createTokenClient,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MIN_REFRESH_SECONDS,
   DEFAULT_REFRESH_FRACTION,
   DEFAULT_REQUEST_TIMEOUT_MS,
   TokenVendingClient,
-} from './tvm-client';
-export type { QueryValue, TokenClientOptions, TokenClientStatus, TokenPermission, TokenResponse } from './tvm-client';
-export { CLIENT_ERROR_CODES, TokenVendingError } from './errors';
-export type { ProblemDetails, TokenErrorKind, TokenVendingErrorInit } from './errors';
-export { backoffDelayMs, DEFAULT_BACKOFF } from './backoff';
-export type { BackoffOptions } from './backoff';
-export { momentoCredentials, refreshingMomentoClient } from './momento';
+} from './tvm-client.js';
+export type { TokenClientEvent, TokenClientOptions, TokenClientState, TokenClientStatus } from './tvm-client.js';
+export { buildUrl } from './http.js';
+export type { QueryValue } from './http.js';
+export { CACHE_ROLES, isTokenPermission, TOPIC_ROLES } from './contract.js';
+export type {
+  CachePermission,
+  CacheRole,
+  ProblemDetails,
+  TokenPermission,
+  TokenResponse,
+  TopicPermission,
+  TopicRole,
+} from './contract.js';
+export { CLIENT_ERROR_CODES, TokenVendingError } from './errors.js';
+export type { TokenErrorKind, TokenVendingErrorInit } from './errors.js';
+export { backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { momentoCredentials, refreshingMomentoClient } from './momento.js';
 export type {
   DisposableTokenCredentials,
   RefreshingMomentoClient,
   RefreshingMomentoClientOptions,
   TokenSource,
-} from './momento';
+} from './momento.js';

@@ -5,7 +5,8 @@
  * `CacheClient`/`TopicClient`), so "refreshing" means building new clients from the new token and retiring
  * the old ones; topic subscriptions have to be re-opened on the new client.
  */
-import type { TokenResponse } from './tvm-client';
+import type { TokenResponse } from './contract.js';
+import type { TokenClientEvent } from './tvm-client.js';
 
 /** What `CredentialProvider.fromDisposableToken(...)` takes. */
 export interface DisposableTokenCredentials {
@@ -13,10 +14,11 @@ export interface DisposableTokenCredentials {
   readonly authToken: string;
 }
 
-/** Anything that hands out tokens like {@link TokenVendingClient}. */
+/** Anything that hands out tokens like {@link TokenVendingClient} (structural, so a test double fits). */
 export interface TokenSource {
   getToken(): Promise<TokenResponse>;
-  subscribe?(listener: (token: TokenResponse) => void): () => void;
+  /** When present, used to follow background refreshes. */
+  subscribe?(listener: (event: TokenClientEvent) => void): () => void;
 }
 
 /**
@@ -90,8 +92,8 @@ export function refreshingMomentoClient<T>(
     if (previous !== undefined) options.onReplace?.(next, previous);
     return next;
   };
-  const unsubscribe = source.subscribe?.((token) => {
-    adopt(token);
+  const unsubscribe = source.subscribe?.((event) => {
+    if (event.type === 'token') adopt(event.token);
   });
 
   return {

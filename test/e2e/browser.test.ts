@@ -1,6 +1,7 @@
 /**
  * Real-browser test: the demo page and the browser client in headless Chromium against the dev server (the real
- * vending code, the cognito auth emulation with a local issuer, the embedded fake Momento).
+ * vending code, the cognito auth emulation with a local issuer, the embedded fake Momento). The allowed demo
+ * origin serves the client as published: packed with `npm pack` and installed from the tarball (static-demo.ts).
  *
  * Origins: the TVM is http://127.0.0.1:<tvm port>; the allowed demo origin is our own static server on
  * http://127.0.0.1:<port> (started first, so its origin goes into `cors.allowOrigins`); the dev server's own demo
@@ -40,7 +41,13 @@ type DemoWindow = {
     client: {
       start(): void;
       stop(): void;
-      subscribe(listener: (token: { authToken: string; expiresAt: number; expiresIn: number }) => void): () => void;
+      subscribe(
+        listener: (
+          event:
+            { type: 'token'; token: { authToken: string; expiresAt: number; expiresIn: number } } | { type: 'error' },
+        ) => void,
+      ): () => void;
+      getStatus(): { state: string };
     };
     getTokenConcurrently(n: number): Promise<Record<string, number>>;
   };
@@ -102,7 +109,8 @@ if (!available && inCi) {
     foreignOrigin = foreign.origin;
     aliceToken = dev.login('alice', ['admins']);
     browser = await launchChromium();
-  }, 30_000);
+    // npm pack (with its tsc + esbuild prepack build) and an offline install take ~10 s on a busy 2-core runner.
+  }, 90_000);
 
   afterEach(async () => {
     await context?.close();
@@ -164,6 +172,17 @@ if (!available && inCi) {
     expect(fromPage.filter((m) => m === 'GET')).toHaveLength(1);
   });
 
+  it('the page runs the published package: the module npm installed from the tarball', async () => {
+    const served = await fetch(`${allowed.origin}/client/tvm-client.js`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe(fs.readFileSync(allowed.clientFile, 'utf8'));
+    expect(allowed.clientFile).toMatch(/node_modules\/@momento-tvm\/client\/dist\/index\.js$/);
+
+    const page = await openDemo(allowed.origin, { auth: aliceToken, autostart: '0' });
+    // The state machine of this version is visible through the page's client.
+    expect(await page.evaluate(() => (window as unknown as DemoWindow).tvmDemo.client.getStatus().state)).toBe('idle');
+  });
+
   it('a disallowed origin is blocked by the browser although the server answered', async () => {
     // 1. With an Authorization header: the server answers the preflight (204, no Access-Control-Allow-Origin),
     //    so Chromium never sends the GET and fetch rejects.
@@ -199,7 +218,7 @@ if (!available && inCi) {
     expect(serverLog.slice(logSince).some((l) => l.includes('401 unauthorized'))).toBe(true);
   });
 
-  it('a 401 reaches onAuthError with its status and code (CORS headers on the error answer)', async () => {
+  it('a 401 reaches the page as an auth-error event with its status and code (CORS headers on the error answer)', async () => {
     for (const params of [{ auth: 'not-a-valid-id-token' }, {}] as Record<string, string>[]) {
       const page = await openDemo(allowed.origin, params);
       await waitForEvent(page, 'auth-error');
@@ -229,7 +248,9 @@ if (!available && inCi) {
       const w = window as unknown as DemoWindow;
       const list: NonNullable<DemoWindow['e2eTokens']> = (w.e2eTokens = []);
       let previous: string | undefined;
-      w.tvmDemo.client.subscribe((t) => {
+      w.tvmDemo.client.subscribe((event) => {
+        if (event.type !== 'token') return;
+        const t = event.token;
         list.push({
           at: Date.now(),
           expiresAtMs: t.expiresAt * 1000,

@@ -11,6 +11,7 @@ import {
   TokenVendingError,
   type TokenClientOptions,
   type TokenResponse,
+  type TokenVendingClient,
 } from '../../client/src/index';
 import { parseRetryAfter } from '../../client/src/errors';
 
@@ -76,6 +77,19 @@ const okResponder =
 
 function client(fetch: typeof globalThis.fetch, options: Partial<TokenClientOptions> = {}) {
   return createTokenClient({ url: URL_, fetch, ...options });
+}
+
+/** Listens the one way there is (`subscribe`), one mock per event type. */
+function listen(tokens: TokenVendingClient) {
+  const onToken = jest.fn<void, [TokenResponse]>();
+  const onError = jest.fn<void, [TokenVendingError]>();
+  const onAuthError = jest.fn<void, [TokenVendingError]>();
+  const unsubscribe = tokens.subscribe((event) => {
+    if (event.type === 'token') onToken(event.token);
+    else if (event.type === 'auth-error') onAuthError(event.error);
+    else onError(event.error);
+  });
+  return { onToken, onError, onAuthError, unsubscribe };
 }
 
 /** Lets pending promise chains (fetch → json → settle) run without moving the clock. */
@@ -244,8 +258,8 @@ describe('Function: createTokenClient', () => {
       const { fetch } = fakeFetch((n) =>
         n === 1 ? reply(200, tokenBody(n, 100)) : Promise.reject(new TypeError('offline')),
       );
-      const onError = jest.fn();
-      const tokens = client(fetch, { onError });
+      const tokens = client(fetch);
+      const { onError } = listen(tokens);
       await tokens.getToken();
       await jest.advanceTimersByTimeAsync(85_000); // due for refresh, 15 s of life left
 
@@ -287,8 +301,8 @@ describe('Function: createTokenClient', () => {
 
     it('rejects at once on a fatal answer (400) and does not retry', async () => {
       const { fetch, calls } = fakeFetch(() => problem(400, 'unknown-parameter'));
-      const onError = jest.fn();
-      const tokens = client(fetch, { onError });
+      const tokens = client(fetch);
+      const { onError } = listen(tokens);
       tokens.start();
 
       // joins the request start() made
@@ -357,8 +371,8 @@ describe('Function: createTokenClient', () => {
     it('refreshes at 0.8 × expiresIn after the token was requested, not before', async () => {
       // expiresAt is deliberately nonsense: the schedule must come from expiresIn, not the local clock.
       const { fetch, calls } = fakeFetch((n) => reply(200, tokenBody(n, 3_600, { expiresAt: 1 })));
-      const onToken = jest.fn();
-      const tokens = client(fetch, { onToken });
+      const tokens = client(fetch);
+      const { onToken } = listen(tokens);
 
       tokens.start();
       await flush();
@@ -475,9 +489,8 @@ describe('Function: createTokenClient', () => {
 
     it('calls onAuthError once, stops refreshing and rejects getToken with a TokenVendingError', async () => {
       const { fetch, calls } = fakeFetch(() => problem(status, code));
-      const onAuthError = jest.fn();
-      const onError = jest.fn();
-      const tokens = client(fetch, { onAuthError, onError });
+      const tokens = client(fetch);
+      const { onAuthError, onError } = listen(tokens);
 
       tokens.start();
       await flush();
@@ -501,8 +514,8 @@ describe('Function: createTokenClient', () => {
         await gate;
         return problem(status, code);
       });
-      const onAuthError = jest.fn();
-      const tokens = client(fetch, { onAuthError });
+      const tokens = client(fetch);
+      const { onAuthError } = listen(tokens);
 
       const waiting = Array.from({ length: 3 }, () => tokens.getToken().catch((e: unknown) => e));
       release();
@@ -519,11 +532,12 @@ describe('Function: createTokenClient', () => {
     it('recovers when start() is called again after sign-in', async () => {
       let signedIn = false;
       const { fetch, calls } = fakeFetch((n) => (signedIn ? reply(200, tokenBody(n, 100)) : problem(status, code)));
-      const onAuthError = jest.fn();
-      const tokens = client(fetch, { onAuthError, getAuthHeader: () => (signedIn ? 'Bearer new' : 'Bearer old') });
+      const tokens = client(fetch, { getAuthHeader: () => (signedIn ? 'Bearer new' : 'Bearer old') });
+      const { onAuthError } = listen(tokens);
       tokens.start();
       await flush();
       expect(tokens.getStatus().haltedBy?.status).toBe(status);
+      expect(onAuthError).toHaveBeenCalledTimes(1);
 
       signedIn = true;
       tokens.start();
@@ -540,7 +554,7 @@ describe('Function: createTokenClient', () => {
     it('recovers when getToken() is called again after sign-in', async () => {
       let signedIn = false;
       const { fetch } = fakeFetch((n) => (signedIn ? reply(200, tokenBody(n)) : problem(status, code)));
-      const tokens = client(fetch, { onAuthError: () => undefined });
+      const tokens = client(fetch);
       await expect(tokens.getToken()).rejects.toMatchObject({ status });
 
       signedIn = true;
@@ -551,13 +565,12 @@ describe('Function: createTokenClient', () => {
 
   it('treats a throwing getAuthHeader as an auth failure without calling the TVM', async () => {
     const { fetch, calls } = fakeFetch(okResponder());
-    const onAuthError = jest.fn();
     const tokens = client(fetch, {
-      onAuthError,
       getAuthHeader: () => {
         throw new Error('not signed in');
       },
     });
+    const { onAuthError } = listen(tokens);
 
     await expect(tokens.getToken()).rejects.toMatchObject({ status: 0, code: 'credentials-unavailable', kind: 'auth' });
     expect(onAuthError).toHaveBeenCalledTimes(1);
@@ -662,8 +675,8 @@ describe('Function: createTokenClient', () => {
         if (n === 2) await gate;
         return reply(200, tokenBody(n, 100));
       });
-      const onToken = jest.fn();
-      const tokens = client(fetch, { onToken });
+      const tokens = client(fetch);
+      const { onToken } = listen(tokens);
       await tokens.getToken();
       await jest.advanceTimersByTimeAsync(80_000);
       const waiting = tokens.getToken();
@@ -679,6 +692,132 @@ describe('Function: createTokenClient', () => {
       expect((await tokens.getToken()).authToken).toBe('secret-token-3');
       expect(calls).toHaveLength(3);
     });
+  });
+
+  describe('state machine', () => {
+    it('walks idle → fetching → scheduled → fetching → backing-off → halted, and only the timer of its state runs', async () => {
+      const { fetch } = fakeFetch((n) =>
+        n === 1 ? reply(200, tokenBody(n, 100)) : n === 2 ? problem(503, 'momento-unavailable') : problem(401, 'x'),
+      );
+      const tokens = client(fetch, { random: () => 0 });
+      const seen = [tokens.getStatus().state];
+
+      tokens.start();
+      seen.push(tokens.getStatus().state);
+      await flush();
+      seen.push(tokens.getStatus().state);
+      expect(tokens.getStatus().nextAttemptInMs).toBe(80_000);
+      expect(jest.getTimerCount()).toBe(1);
+      await jest.advanceTimersByTimeAsync(60_000); // one slice: looks again, still fresh
+      seen.push(tokens.getStatus().state);
+      await jest.advanceTimersByTimeAsync(20_000);
+      seen.push(tokens.getStatus().state);
+      expect(tokens.getStatus()).toMatchObject({ consecutiveFailures: 1, lastError: { code: 'momento-unavailable' } });
+      await jest.advanceTimersByTimeAsync(1); // random 0: the retry goes at once (as in Node, 0 ms is 1 ms), 401
+      seen.push(tokens.getStatus().state);
+
+      expect(seen).toEqual(['idle', 'fetching', 'scheduled', 'scheduled', 'backing-off', 'halted']);
+      expect(tokens.getStatus()).toMatchObject({
+        running: true,
+        haltedBy: { status: 401 },
+        nextAttemptInMs: undefined,
+      });
+      expect(jest.getTimerCount()).toBe(0);
+      tokens.stop();
+      expect(tokens.getStatus().state).toBe('halted');
+      tokens.reset();
+      expect(tokens.getStatus()).toMatchObject({ state: 'idle', running: false, consecutiveFailures: 0 });
+    });
+
+    it('stop() leaves scheduled for idle and disarms the refresh timer; a pending getToken() keeps its retries', async () => {
+      const { fetch, calls } = fakeFetch((n) => (n === 1 ? reply(200, tokenBody(n, 100)) : problem(503, 'busy')));
+      const tokens = client(fetch, { random: () => 0.5 });
+      tokens.start();
+      await flush();
+      tokens.stop();
+      expect(tokens.getStatus().state).toBe('idle');
+      expect(jest.getTimerCount()).toBe(0);
+
+      await jest.advanceTimersByTimeAsync(100_000); // the token expired: getToken() must fetch
+      const pending = tokens.getToken().catch((e: unknown) => e);
+      await flush();
+      expect(tokens.getStatus().state).toBe('backing-off');
+      tokens.stop(); // someone still waits: the retry stays armed
+      expect(tokens.getStatus().state).toBe('backing-off');
+      await jest.advanceTimersByTimeAsync(2_000);
+
+      expect(await pending).toMatchObject({ status: 503, code: 'busy' });
+      expect(calls).toHaveLength(4);
+      expect(tokens.getStatus().state).toBe('idle');
+    });
+  });
+
+  describe('subscribe', () => {
+    it('is the one way to listen: token, error and auth-error events, until unsubscribed', async () => {
+      const { fetch } = fakeFetch((n) =>
+        n === 1 ? reply(200, tokenBody(n)) : n === 2 ? problem(400, 'unknown-parameter') : problem(403, 'no-tier'),
+      );
+      const tokens = client(fetch);
+      const events: string[] = [];
+      const unsubscribe = tokens.subscribe((e) =>
+        events.push(e.type === 'token' ? `token ${e.token.tokenId}` : `${e.type} ${e.error.status} ${e.error.code}`),
+      );
+
+      await tokens.getToken();
+      await tokens.refresh().catch(() => undefined);
+      await tokens.refresh().catch(() => undefined);
+      unsubscribe();
+      await tokens.refresh().catch(() => undefined);
+
+      expect(events).toEqual(['token user-1', 'error 400 unknown-parameter', 'auth-error 403 no-tier']);
+    });
+
+    it('a listener that throws disturbs neither the client nor the other listeners', async () => {
+      const { fetch } = fakeFetch(okResponder());
+      const tokens = client(fetch);
+      const thrown: unknown[] = [];
+      const realQueueMicrotask = globalThis.queueMicrotask;
+      jest.spyOn(globalThis, 'queueMicrotask').mockImplementation((task) =>
+        realQueueMicrotask(() => {
+          try {
+            task();
+          } catch (e) {
+            thrown.push(e);
+          }
+        }),
+      );
+      tokens.subscribe(() => {
+        throw new Error('listener bug');
+      });
+      const { onToken } = listen(tokens);
+
+      const token = await tokens.getToken();
+      await flush();
+
+      expect(token.authToken).toBe('secret-token-1');
+      expect(onToken).toHaveBeenCalledTimes(1);
+      expect(thrown).toEqual([new Error('listener bug')]);
+    });
+  });
+
+  it('keeps only the permission statements that match the contract (type, role of that type, no extra member)', async () => {
+    const permissions = [
+      { type: 'cache', cache: 'chat', role: 'readonly', keyPrefix: 'u1/' },
+      { type: 'topic', cache: 'chat', role: 'publishsubscribe', topic: 'room-1' },
+      { type: 'topic', cache: 'chat', role: 'readwrite' }, // a cache role on a topic
+      { type: 'queue', cache: 'chat', role: 'readonly' },
+      { type: 'cache', cache: 'chat', role: 'readonly', topic: 'x' }, // a topic selector on a cache statement
+      { type: 'cache', cache: 'chat', role: 'readonly', key: 7 },
+    ];
+    const { fetch } = fakeFetch(() => reply(200, { ...tokenBody(1), permissions, surprise: true }));
+
+    const token = await client(fetch).getToken();
+
+    expect(token.permissions).toEqual(permissions.slice(0, 2));
+    expect(token).not.toHaveProperty('surprise');
+    expect(Object.isFrozen(token) && Object.isFrozen(token.permissions) && Object.isFrozen(token.permissions[0])).toBe(
+      true,
+    );
   });
 
   it('reports every invalid option at once', () => {

@@ -316,11 +316,11 @@ describe('Faults: the secret (Secrets Manager GetSecretValue)', () => {
     expect(logged[0]?.reason).toContain(code === 'momento-key-invalid' ? 'Momento API key' : SECRET_ID);
   });
 
-  it.each<[string, SecretsManagerBehavior]>([
-    ['Secrets Manager throttles (ThrottlingException)', 'throttled'],
-    ['Secrets Manager fails (HTTP 500)', 'server-error'],
-    ['Secrets Manager drops the connection', 'drop'],
-  ])('%s → 503 secret-unavailable + Retry-After; the next request serves 200', async (fault, behavior) => {
+  it.each<[string, SecretsManagerBehavior, RegExp]>([
+    ['Secrets Manager throttles (ThrottlingException)', 'throttled', /throttled: ThrottlingException/],
+    ['Secrets Manager fails (HTTP 500)', 'server-error', /server: InternalServiceError/],
+    ['Secrets Manager drops the connection', 'drop', /connection/],
+  ])('%s → 503 secret-unavailable + Retry-After; the next request serves 200', async (fault, behavior, reason) => {
     // Prepare
     stub.set(SECRET_ID, behavior);
     const c = await coldContainer();
@@ -336,6 +336,11 @@ describe('Faults: the secret (Secrets Manager GetSecretValue)', () => {
     expect(down.ms).toBeLessThan(DEADLINE_MS);
     expect(back.status).toBe(200);
     expect(local.fake.received).toHaveLength(1);
+    // The operator's audit line says what went wrong and with which secret.
+    const audited = c.telemetry.events.find((e) => e.status === 503);
+    expect(audited).toMatchObject({ code: 'secret-unavailable' });
+    expect(audited?.reason).toMatch(reason);
+    expect(audited?.reason).toContain(SECRET_ID);
   });
 
   it('Secrets Manager hangs → 503 secret-unavailable after the read timeout (2 s), not a Lambda timeout', async () => {

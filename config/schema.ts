@@ -30,7 +30,7 @@ export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.-]{1,128})\}/g;
 const ANY_BRACE = /[{}]/;
 
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.
-const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]+$/;
+const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]*$/; // empty is minLength's to report
 const name = (what: string) =>
   z
     .string()
@@ -48,7 +48,8 @@ const templated = () =>
     z.refine((v) => !ANY_BRACE.test(v.replace(PLACEHOLDER, '')), {
       message: 'has a malformed placeholder; use {sub} or {claims.<name>}',
     }),
-    z.refine((v) => NAME_RE.test(v.replace(PLACEHOLDER, 'x')), {
+    // Braces are the malformed-placeholder check's to report (once), not this one's.
+    z.refine((v) => NAME_RE.test(v.replace(PLACEHOLDER, 'x').replace(/[{}]/g, 'x')), {
       message: 'may contain only letters, digits, _ . : - / @ + = and placeholders',
     }),
   );
@@ -312,7 +313,8 @@ function crossCheck(input: unknown): Problem[] {
       }),
     ),
   );
-  if (union.size > MAX_STATEMENTS)
+  // Reported once: a tier over the limit alone already says so.
+  if (union.size > MAX_STATEMENTS && problems.every((p) => !/ statements; /.test(p.message)))
     at(
       ['tiers'],
       `a user in every group would get ${union.size} distinct statements; Momento allows at most ${MAX_STATEMENTS} in one token`,

@@ -18,8 +18,8 @@ const TITLES: Record<number, string> = {
 };
 
 /** Headers a browser may send on `GET /token`, and read from our answers. */
-export const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
-export const CORS_EXPOSE_HEADERS = 'Retry-After';
+const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
+const CORS_EXPOSE_HEADERS = 'Retry-After';
 
 /**
  * CORS headers for one request: the caller's origin is echoed only when it is on the allow-list. `Vary: Origin`

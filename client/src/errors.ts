@@ -122,7 +122,7 @@ export class TokenVendingError extends Error {
 }
 
 /** How an HTTP status is handled (DESIGN.md §3). */
-export function classifyStatus(status: number): TokenErrorKind {
+function classifyStatus(status: number): TokenErrorKind {
   if (status === 401 || status === 403) return 'auth';
   if (status === 408 || status === 429 || status >= 500) return 'transient';
   return 'fatal';

@@ -2,8 +2,8 @@
  * Reads the API-key secret through the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint
  * (one `node:http` GET, shared with the vending function: lambda/secrets-extension.ts).
  *
- * `@aws-sdk/client-secrets-manager` alone costs ~70 ms of cold start (DESIGN.md §6). Nothing is loaded or
- * fetched until the first `ApiKey` request.
+ * `@aws-sdk/client-secrets-manager` alone costs ~70 ms of cold start (docs/architecture.md, "Cold start"). Nothing
+ * is loaded or fetched until the first `ApiKey` request.
  */
 import { ExtensionUnreachableError, getFromExtension } from '../lambda/secrets-extension';
 

@@ -1,6 +1,7 @@
 /**
- * HTTP shapes of the contract (DESIGN.md §3): the JSON success body, `application/problem+json` errors, and
- * CORS headers from the allow-list. Every error turns into a response here, in one place.
+ * HTTP shapes of the contract (docs/architecture.md, "HTTP contract"): the JSON success body,
+ * `application/problem+json` errors, and CORS headers from the allow-list. Every error turns into a response here,
+ * in one place.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { MisconfiguredError, TvmError } from './errors';

@@ -121,7 +121,7 @@ export class TokenVendingError extends Error {
   }
 }
 
-/** How an HTTP status is handled (DESIGN.md §3). */
+/** How an HTTP status is handled (docs/architecture.md, "HTTP contract"). */
 function classifyStatus(status: number): TokenErrorKind {
   if (status === 401 || status === 403) return 'auth';
   if (status === 408 || status === 429 || status >= 500) return 'transient';

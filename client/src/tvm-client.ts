@@ -24,7 +24,7 @@ export interface TokenPermission {
   readonly topicPrefix?: string;
 }
 
-/** The TVM's `200` answer (DESIGN.md §3). */
+/** The TVM's `200` answer (docs/architecture.md, "HTTP contract"). */
 export interface TokenResponse {
   /** The Momento disposable token: pass it to `CredentialProvider.fromDisposableToken`. Never log it. */
   readonly authToken: string;

@@ -3,9 +3,9 @@
  *
  * In Lambda: the AWS Parameters and Secrets Lambda Extension, a localhost HTTP endpoint in the execution
  * environment. Reading through it instead of `@aws-sdk/client-secrets-manager` costs no bundle bytes and no
- * module-init time (the client alone is ≈0.45 MB and ≈70 ms of `require`, DESIGN.md §6); the request is one
- * `node:http` GET (lambda/secrets-extension.ts). The stack turns the extension's own cache off, so a rotated
- * secret is visible on the next read.
+ * module-init time (the client alone is ≈0.45 MB and ≈70 ms of `require`: docs/architecture.md, "Cold start");
+ * the request is one `node:http` GET (lambda/secrets-extension.ts). The stack turns the extension's own cache off,
+ * so a rotated secret is visible on the next read.
  *
  * Locally (dev server): {@link staticKeySource} over `MOMENTO_API_KEY`.
  *

@@ -32,9 +32,19 @@ export class ConfigError extends Error {
   }
 }
 
-/** `['tiers', 0, 'name']` → `tiers[0].name`; the empty path is `(root)`. */
+/** `['tiers', 0, 'name']` → `tiers[0].name`; a key that is not a plain name is quoted (`a["my key"]`); `[]` → `(root)`. */
 const pathOf = (path: ConfigPath): string =>
-  path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${p}` : p), '') || '(root)';
+  path.reduce<string>(
+    (s, p) =>
+      typeof p === 'number'
+        ? `${s}[${p}]`
+        : !/^[A-Za-z_$][\w$-]*$/.test(p)
+          ? `${s}[${JSON.stringify(p)}]`
+          : s
+            ? `${s}.${p}`
+            : p,
+    '',
+  ) || '(root)';
 
 /** Formats one problem as a line of {@link ConfigError.problems}. */
 export const formatProblem = (p: Problem): string => `${pathOf(p.path)}: ${p.message}`;

@@ -64,7 +64,9 @@ export interface DevServer {
 
 function loadConfig(options: DevServerOptions): ResolvedConfig {
   if (options.config !== undefined) return validateConfig(options.config);
-  return loadConfigFile(options.configPath ?? path.join(ROOT, DEFAULT_CONFIG_FILE));
+  return options.configPath !== undefined
+    ? loadConfigFile(options.configPath)
+    : loadConfigFile(DEFAULT_CONFIG_FILE, ROOT);
 }
 
 /** Starts the fake Momento (when no key is given) and the real gRPC minter. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { ConfigError, MAX_TTL_SECONDS, defineConfig, validateConfig, type TvmConfig } from '../../config/schema';
 import { loadConfigFile } from '../../lib/load-config';
 import authorizerConfig from '../../config/examples/authorizer.config';
@@ -10,6 +11,10 @@ import cognitoConfig from '../../config/tvm.config';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = require.resolve('tsx/cli');
+
+const KEY = String.raw`(?:[\w$-]+|\["(?:[^"\\]|\\.)*"\])`;
+/** One problem line: `path: message`, the path made of names, `[index]` and quoted `["odd key"]`. */
+const PROBLEM_LINE = new RegExp(String.raw`^(?:\(root\)|${KEY}(?:\[\d+\]|\.[\w$-]+|${KEY})*): \S`);
 
 /** A config under construction: the invalid cases write whatever they like into it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately malformed input
@@ -600,6 +605,69 @@ describe('Function: validateConfig', () => {
         '  - momento.endpoint: must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
         '  - tokenCahce: unknown key; did you mean `tokenCache`?',
       ].join('\n'),
+    );
+  });
+
+  it('answers any input with the config or a ConfigError, even when the cross-field checks meet malformed values', () => {
+    // Prepare: configs shaped roughly right, with anything at the places the cross-field checks read.
+    const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof(fc.anything(), arb);
+    const permission = fc.record(
+      {
+        type: fc.constantFrom('cache', 'topic'),
+        cache: fc.constantFrom('app', '*'),
+        role: fc.constantFrom('readonly', 'subscribeonly'),
+        key: maybe(fc.constantFrom('k', 'u/{sub}', '{sub}{claims.t}')),
+        keyPrefix: maybe(fc.constantFrom('p/', 'u/{sub}')),
+        topic: maybe(fc.constantFrom('t', 'team-{claims.t}')),
+        topicPrefix: maybe(fc.constantFrom('c-', 'x{sub}')),
+      },
+      { requiredKeys: ['type'] },
+    );
+    const tier = fc.record(
+      {
+        name: maybe(fc.constantFrom('a', 'b')),
+        groups: maybe(fc.array(fc.constantFrom('g', 'h'))),
+        permissions: maybe(fc.array(maybe(permission), { maxLength: 22 })),
+        maxTtlSeconds: maybe(fc.constantFrom(60, 3600, 7200)),
+      },
+      { requiredKeys: [] },
+    );
+    const auth = fc.record(
+      {
+        mode: fc.constantFrom('open', 'cognito', 'authorizer'),
+        allowUnauthenticated: fc.constant(true),
+        anonymousTier: maybe(fc.constantFrom('a', 'c')),
+        fallbackTier: maybe(fc.constantFrom('a', 'c')),
+        forwardClaims: maybe(fc.array(fc.constantFrom('t'))),
+        tokenIdClaim: fc.anything(),
+        selfSignUp: fc.anything(),
+        existingUserPool: fc.anything(),
+      },
+      { requiredKeys: ['mode'] },
+    );
+    const config = fc.record(
+      {
+        auth: maybe(auth),
+        tiers: maybe(fc.array(maybe(tier), { maxLength: 4 })),
+        token: maybe(fc.record({ defaultTtlSeconds: fc.anything(), maxTtlSeconds: fc.anything() })),
+        cors: maybe(fc.record({ allowOrigins: maybe(fc.array(fc.constantFrom('https://a.example'))) })),
+        momento: fc.constant(base().momento),
+      },
+      { requiredKeys: [] },
+    );
+
+    // Act & Assess
+    fc.assert(
+      fc.property(config, (c) => {
+        try {
+          validateConfig(c);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          expect(e.problems.length).toBeGreaterThan(0);
+          for (const line of e.problems) expect(line).toMatch(PROBLEM_LINE);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -91,8 +91,9 @@ const ttl = () =>
       z.gte(60, 'must be at least 60 seconds'),
       z.lte(MAX_TTL_SECONDS, `must be at most ${MAX_TTL_SECONDS} seconds (Momento's 25 h limit)`),
     );
+const TTL = ttl();
 /** Whether `v` is a valid ttl (cross-field checks compare only valid values; the schema reports the rest). */
-const isTtl = (v: unknown): v is number => z.safeParse(ttl(), v).success;
+const isTtl = (v: unknown): v is number => z.safeParse(TTL, v).success;
 
 const tier = z.strictObject({
   /** Tier name, shown in logs and responses. */

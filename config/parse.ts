@@ -47,7 +47,7 @@ const pathOf = (path: ConfigPath): string =>
   ) || '(root)';
 
 /** Formats one problem as a line of {@link ConfigError.problems}. */
-export const formatProblem = (p: Problem): string => `${pathOf(p.path)}: ${p.message}`;
+const formatProblem = (p: Problem): string => `${pathOf(p.path)}: ${p.message}`;
 
 /**
  * Optimal-string-alignment distance (Levenshtein plus swapping two neighbours), ignoring case: `tokenCahce` is

@@ -27,7 +27,7 @@ export const spread = (samples: ArrayLike<number>): Spread => ({
 export const ms = (v: number): string =>
   Number.isNaN(v) ? '—' : v < 1 ? `${v.toFixed(3)} ms` : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(1)} ms`;
 
-/** Bytes as kB / MB (decimal, as DESIGN.md §6 reports them). */
+/** Bytes as kB / MB (decimal, as docs/architecture.md, "Cold start", reports them). */
 export const bytes = (v: number): string =>
   v >= 1e6 ? `${(v / 1e6).toFixed(2)} MB` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} kB` : `${v} B`;
 

@@ -16,7 +16,7 @@ try {
   config = loadConfigFile(configFile);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
-  console.error(`${configFile}: ${err.message}`);
+  console.error(err.message); // starts with the file name; every problem, or the one line the file fails at
   process.exit(1);
 }
 

@@ -40,7 +40,7 @@ const cognitoAuth = z.strictObject({
     z.strictObject({
       userPoolId: z
         .string()
-        .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'userPoolId looks like us-east-1_AbCdEf123')),
+        .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'must look like us-east-1_AbCdEf123')),
       /** App client ids whose ID tokens the API accepts. */
       clientIds: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
     }),
@@ -50,7 +50,7 @@ const cognitoAuth = z.strictObject({
   /** Multi-factor authentication for a pool the stack creates. @default 'optional' */
   mfa: z._default(z.enum(['off', 'optional', 'required']), 'optional'),
   /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
-  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
+  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'must name a claim')), 'sub'),
   /** Tier for signed-in users in no mapped group; unset → 403. */
   fallbackTier: z.optional(z.string()),
 });
@@ -58,17 +58,17 @@ const cognitoAuth = z.strictObject({
 const authorizerAuth = z.strictObject({
   mode: z.literal('authorizer'),
   /** The OIDC issuer of the JWTs, e.g. https://example.eu.auth0.com/ */
-  issuer: z.string().check(z.regex(/^https:\/\/\S+$/, 'issuer must be an https URL')),
+  issuer: z.string().check(z.regex(/^https:\/\/\S+$/, 'must be an https URL')),
   /** Accepted audiences (`aud`, or `client_id` for access tokens without `aud`). */
-  audience: z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'audience must list at least one value')),
+  audience: z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must list at least one value')),
   /** JWKS URI. @default `${issuer}/.well-known/jwks.json` */
-  jwksUri: z.optional(z.string().check(z.regex(/^https:\/\/\S+$/, 'jwksUri must be an https URL'))),
+  jwksUri: z.optional(z.string().check(z.regex(/^https:\/\/\S+$/, 'must be an https URL'))),
   /** Accepted signature algorithms. @default ['RS256'] */
   algorithms: z._default(z.array(z.enum(['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])), ['RS256']),
   /** Claim holding the caller's groups (array or space/comma separated string). @default 'groups' */
   groupsClaim: z._default(z.string().check(z.minLength(1)), 'groups'),
   /** Claim used as `tokenId` and `{sub}`. @default 'sub' */
-  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'tokenIdClaim must name a claim')), 'sub'),
+  tokenIdClaim: z._default(z.string().check(z.minLength(1, 'must name a claim')), 'sub'),
   /** Claims forwarded to the vending function for `{claims.x}` templates. @default [] */
   forwardClaims: z._default(z.array(z.string()), []),
   /**
@@ -84,7 +84,7 @@ const authorizerAuth = z.strictObject({
 
 /** How callers prove who they are: open, cognito or authorizer. */
 export const authSchema = z.discriminatedUnion('mode', [openAuth, cognitoAuth, authorizerAuth], {
-  error: 'auth.mode must be "open", "cognito" or "authorizer"',
+  error: 'must be "open", "cognito" or "authorizer"',
 });
 
 /** The validated `auth` section. */
@@ -92,5 +92,5 @@ export type AuthConfig = z.output<typeof authSchema>;
 
 /** Validates only the `auth` section (the authorizer's cold start); the whole file was validated at synth. */
 export function validateAuthConfig(input: unknown): AuthConfig {
-  return parseConfig(authSchema, input, 'auth');
+  return parseConfig(authSchema, input, ['auth']);
 }

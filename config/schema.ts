@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { authSchema, secretRef } from './auth-schema';
-import { ConfigError, parseConfig } from './parse';
+import { configError, didYouMean, schemaProblems, type ConfigPath, type Problem } from './parse';
 
 export { ConfigError } from './parse';
 
@@ -30,7 +30,7 @@ export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.-]{1,128})\}/g;
 const ANY_BRACE = /[{}]/;
 
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.
-const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]+$/;
+const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]*$/; // empty is minLength's to report
 const name = (what: string) =>
   z
     .string()
@@ -41,15 +41,16 @@ const name = (what: string) =>
     );
 
 /** A value that may hold `{sub}` / `{claims.x}` placeholders (keys, key prefixes, topics, topic prefixes). */
-const templated = (what: string) =>
+const templated = () =>
   z.string().check(
-    z.minLength(1, `${what} must not be empty`),
-    z.maxLength(255, `${what} must be at most 255 characters`),
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(255, 'must be at most 255 characters'),
     z.refine((v) => !ANY_BRACE.test(v.replace(PLACEHOLDER, '')), {
-      message: `${what} has a malformed placeholder; use {sub} or {claims.<name>}`,
+      message: 'has a malformed placeholder; use {sub} or {claims.<name>}',
     }),
-    z.refine((v) => NAME_RE.test(v.replace(PLACEHOLDER, 'x')), {
-      message: `${what} may contain only letters, digits, _ . : - / @ + = and placeholders`,
+    // Braces are the malformed-placeholder check's to report (once), not this one's.
+    z.refine((v) => NAME_RE.test(v.replace(PLACEHOLDER, 'x').replace(/[{}]/g, 'x')), {
+      message: 'may contain only letters, digits, _ . : - / @ + = and placeholders',
     }),
   );
 
@@ -60,40 +61,45 @@ const cachePermission = z.strictObject({
   type: z.literal('cache'),
   /** A cache name, or `*` for every cache. */
   cache: cacheRef,
-  role: z.enum(CACHE_ROLES, { error: `role must be one of ${CACHE_ROLES.join(', ')}` }),
+  role: z.enum(CACHE_ROLES, { error: `must be one of ${CACHE_ROLES.join(', ')}` }),
   /** Restrict to one key. */
-  key: z.optional(templated('key')),
+  key: z.optional(templated()),
   /** Restrict to keys starting with this prefix. */
-  keyPrefix: z.optional(templated('keyPrefix')),
+  keyPrefix: z.optional(templated()),
 });
 
 const topicPermission = z.strictObject({
   /** Topics (pub/sub). */
   type: z.literal('topic'),
   cache: cacheRef,
-  role: z.enum(TOPIC_ROLES, { error: `role must be one of ${TOPIC_ROLES.join(', ')}` }),
+  role: z.enum(TOPIC_ROLES, { error: `must be one of ${TOPIC_ROLES.join(', ')}` }),
   /** Restrict to one topic. */
-  topic: z.optional(templated('topic')),
+  topic: z.optional(templated()),
   /** Restrict to topics whose name starts with this prefix (Momento's `topic_name_prefix`). */
-  topicPrefix: z.optional(templated('topicPrefix')),
+  topicPrefix: z.optional(templated()),
 });
 
 const permission = z.discriminatedUnion('type', [cachePermission, topicPermission], {
   error: 'each permission needs type "cache" or "topic"',
 });
 
-const ttl = (what: string) =>
+const ttl = () =>
   z
     .number()
     .check(
-      z.int(`${what} must be a whole number of seconds`),
-      z.gte(60, `${what} must be at least 60 seconds`),
-      z.lte(MAX_TTL_SECONDS, `${what} must be at most ${MAX_TTL_SECONDS} seconds (Momento's 25 h limit)`),
+      z.int('must be a whole number of seconds'),
+      z.gte(60, 'must be at least 60 seconds'),
+      z.lte(MAX_TTL_SECONDS, `must be at most ${MAX_TTL_SECONDS} seconds (Momento's 25 h limit)`),
     );
+const TTL = ttl();
+/** Whether `v` is a valid ttl (cross-field checks compare only valid values; the schema reports the rest). */
+const isTtl = (v: unknown): v is number => z.safeParse(TTL, v).success;
 
 const tier = z.strictObject({
   /** Tier name, shown in logs and responses. */
-  name: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'tier name must be 1–64 letters, digits, _ or -')),
+  name: z
+    .string()
+    .check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be 1–64 letters, digits, _ or -, starting with a letter')),
   /** Verified groups (Cognito groups or the authorizer's groups claim) that grant this tier. */
   groups: z._default(
     // 128: Cognito's limit for group names, and the authorizer's bound on one group.
@@ -103,12 +109,12 @@ const tier = z.strictObject({
   /** What a token of this tier may do (at most 20 statements). */
   permissions: z.array(permission).check(z.minLength(1, 'a tier needs at least one permission')),
   /** Cap on this tier's token lifetime. @default token.maxTtlSeconds */
-  maxTtlSeconds: z.optional(ttl('maxTtlSeconds')),
+  maxTtlSeconds: z.optional(ttl()),
 });
 
 const origin = z.string().check(
   z.refine((v) => v !== '*', {
-    message: 'cors.allowOrigins must list origins; "*" would let any site fetch tokens for your users',
+    message: 'must be an origin; "*" would let any site fetch tokens for your users',
   }),
   z.refine(
     (v) => v === '*' || /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$|^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/.test(v),
@@ -119,7 +125,7 @@ const origin = z.string().check(
 );
 
 /** The operator's configuration, as written (optional fields may be left out). */
-export const tvmConfigSchema = z.strictObject({
+const tvmConfigSchema = z.strictObject({
   /** How callers prove who they are. */
   auth: authSchema,
   /** Permission tiers; a user gets the union of the tiers their groups grant. */
@@ -127,9 +133,9 @@ export const tvmConfigSchema = z.strictObject({
   token: z._default(
     z.strictObject({
       /** Lifetime when the caller asks for none. @default 3600 */
-      defaultTtlSeconds: z._default(ttl('token.defaultTtlSeconds'), 3600),
+      defaultTtlSeconds: z._default(ttl(), 3600),
       /** Longest lifetime a caller may ask for. @default 3600 */
-      maxTtlSeconds: z._default(ttl('token.maxTtlSeconds'), 3600),
+      maxTtlSeconds: z._default(ttl(), 3600),
     }),
     { defaultTtlSeconds: 3600, maxTtlSeconds: 3600 },
   ),
@@ -153,7 +159,7 @@ export const tvmConfigSchema = z.strictObject({
       .check(
         z.regex(
           /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/,
-          'momento.endpoint must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
+          'must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
         ),
       ),
     /** Where the vending key lives. */
@@ -196,7 +202,7 @@ export const tvmConfigSchema = z.strictObject({
   /** Reserved concurrency for the vending function (caps cost); unset → unreserved. */
   reservedConcurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
   /** Email to subscribe to the alarm topic. */
-  alarmEmail: z.optional(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'alarmEmail must be an email address'))),
+  alarmEmail: z.optional(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address'))),
   /** Log level of the functions. @default 'INFO' */
   logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   /** AWS X-Ray tracing on the API and functions. @default false */
@@ -213,97 +219,153 @@ export type CachePermission = Extract<Permission, { type: 'cache' }>;
 export type TopicPermission = Extract<Permission, { type: 'topic' }>;
 export type { AuthConfig } from './auth-schema';
 
-/** Identifies a permission's target for duplicate detection and the statement count. */
-export const permissionKey = (p: Permission): string => JSON.stringify(p, Object.keys(p).sort());
+/** The schema's default for `token.defaultTtlSeconds` and `token.maxTtlSeconds`. */
+const DEFAULT_TTL_SECONDS = 3600;
 
-/** Semantic checks the schema cannot express; returns problems (empty when fine). */
-function crossCheck(c: ResolvedConfig): string[] {
-  const problems: string[] = [];
+type Raw = Record<string, unknown>;
+const record = (v: unknown): Raw | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : undefined;
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Identifies a permission's target for the statement count (key order does not matter). */
+const permissionKey = (p: Raw): string => JSON.stringify(p, Object.keys(p).sort());
+
+/**
+ * Checks the schema cannot express, between fields. They read the input as written, defensively, so they run
+ * even when the schema found problems elsewhere: one run reports everything. A value the schema rejects is
+ * left to the schema (no second problem about it).
+ */
+function crossCheck(input: unknown): Problem[] {
+  const c = record(input);
+  if (c === undefined) return [];
+  const problems: Problem[] = [];
+  const at = (path: ConfigPath, message: string) => problems.push({ path, message });
+  const auth = record(c.auth) ?? {};
+  const tiers = Array.isArray(c.tiers) ? c.tiers.map(record) : undefined;
+  const token = c.token === undefined ? {} : (record(c.token) ?? {});
+  const defaultTtl = token.defaultTtlSeconds ?? DEFAULT_TTL_SECONDS;
+  const maxTtl = token.maxTtlSeconds ?? DEFAULT_TTL_SECONDS;
+  const tokenMax = isTtl(maxTtl) ? maxTtl : undefined;
+  const fallbackTier = text(auth.fallbackTier);
   const tierNames = new Set<string>();
-  c.tiers.forEach((t, i) => {
-    if (tierNames.has(t.name)) problems.push(`tiers[${i}].name: duplicate tier name "${t.name}"`);
-    tierNames.add(t.name);
-    if (t.permissions.length > MAX_STATEMENTS)
-      problems.push(
-        `tiers[${i}].permissions: ${t.permissions.length} statements; Momento allows at most ${MAX_STATEMENTS}`,
+
+  tiers?.forEach((t, i) => {
+    if (t === undefined) return;
+    const name = text(t.name);
+    if (name !== undefined && tierNames.has(name)) at(['tiers', i, 'name'], `duplicate tier name "${name}"`);
+    if (name !== undefined) tierNames.add(name);
+    const permissions = Array.isArray(t.permissions) ? t.permissions : [];
+    if (permissions.length > MAX_STATEMENTS)
+      at(
+        ['tiers', i, 'permissions'],
+        `${permissions.length} statements; Momento allows at most ${MAX_STATEMENTS} in one token`,
       );
-    t.permissions.forEach((p, j) => {
-      const where = `tiers[${i}].permissions[${j}]`;
-      if (p.type === 'cache' && p.key !== undefined && p.keyPrefix !== undefined)
-        problems.push(`${where}: set key or keyPrefix, not both`);
-      if (p.type === 'topic' && p.topic !== undefined && p.topicPrefix !== undefined)
-        problems.push(`${where}: set topic or topicPrefix, not both`);
+    permissions.forEach((raw, j) => {
+      const p = record(raw);
+      if (p === undefined || (p.type !== 'cache' && p.type !== 'topic')) return;
+      const where = ['tiers', i, 'permissions', j];
+      const [exactField, prefixField] = p.type === 'cache' ? ['key', 'keyPrefix'] : ['topic', 'topicPrefix'];
+      const exact = text(p[exactField]);
+      const prefix = text(p[prefixField]);
+      if (exact !== undefined && prefix !== undefined) at(where, `set ${exactField} or ${prefixField}, not both`);
       // A prefix ending in a placeholder is ambiguous: "user/{sub}" for sub "ab" also covers user "abc".
-      const prefix = p.type === 'cache' ? p.keyPrefix : p.topicPrefix;
-      if (prefix !== undefined && /\}$/.test(prefix) && prefix.replace(PLACEHOLDER, '') !== prefix)
-        problems.push(
-          `${where}: a prefix must not end with a placeholder (one user's prefix would cover another's); add a separator such as "/" or "-" after it`,
+      if (prefix?.endsWith('}') && prefix.replace(PLACEHOLDER, '') !== prefix)
+        at(
+          [...where, prefixField],
+          'must not end with a placeholder (one user’s prefix would cover another’s); add a separator such as "/" or "-" after it',
         );
       // Same reason: "{claims.team}{sub}" is "xyz" for team x + sub yz and for team xy + sub z.
-      const exact = p.type === 'cache' ? p.key : p.topic;
-      if ([exact, prefix].some((v) => v?.includes('}{')))
-        problems.push(
-          `${where}: two placeholders side by side are ambiguous (two users could get the same value); put a separator such as "/" or "-" between them`,
-        );
-    });
-    if (c.auth.mode !== 'open' && t.groups.length === 0 && c.auth.fallbackTier !== t.name)
-      problems.push(`tiers[${i}].groups: tier "${t.name}" names no group, so nobody can get it`);
-  });
-  const union = new Set(c.tiers.flatMap((t) => t.permissions.map(permissionKey)));
-  if (union.size > MAX_STATEMENTS)
-    problems.push(
-      `tiers: a user in every group would get ${union.size} distinct statements; Momento allows at most ${MAX_STATEMENTS} in one token`,
-    );
-  if (c.auth.mode === 'authorizer') {
-    // The authorizer forwards only these claims (and the id claim); a template on any other can never resolve.
-    const forwarded = new Set([...c.auth.forwardClaims, c.auth.tokenIdClaim]);
-    c.tiers.forEach((t, i) => {
-      for (const m of JSON.stringify(t.permissions).matchAll(PLACEHOLDER)) {
-        const claim = m[1]!.startsWith('claims.') ? m[1]!.slice(7) : undefined;
-        if (claim !== undefined && !forwarded.has(claim))
-          problems.push(
-            `tiers[${i}].permissions: {claims.${claim}} is not in auth.forwardClaims, so it could never be filled`,
+      for (const [field, value] of [
+        [exactField, exact],
+        [prefixField, prefix],
+      ] as const)
+        if (value?.includes('}{'))
+          at(
+            [...where, field],
+            'has two placeholders side by side, which two users could fill alike; put a separator such as "/" or "-" between them',
           );
+      if (auth.mode === 'authorizer') {
+        // The authorizer forwards only these claims (and the id claim); a template on any other can never resolve.
+        const forwarded = [
+          ...(Array.isArray(auth.forwardClaims) ? auth.forwardClaims : []),
+          auth.tokenIdClaim ?? 'sub',
+        ];
+        for (const m of JSON.stringify(p).matchAll(PLACEHOLDER))
+          if (m[1]!.startsWith('claims.') && !forwarded.includes(m[1]!.slice(7)))
+            at(where, `{${m[1]!}} is not in auth.forwardClaims, so it could never be filled`);
       }
     });
-  }
-  const { defaultTtlSeconds, maxTtlSeconds } = c.token;
-  if (defaultTtlSeconds > maxTtlSeconds)
-    problems.push(
-      `token.defaultTtlSeconds (${defaultTtlSeconds}) must not exceed token.maxTtlSeconds (${maxTtlSeconds})`,
+    if (isTtl(t.maxTtlSeconds) && tokenMax !== undefined && t.maxTtlSeconds > tokenMax)
+      at(
+        ['tiers', i, 'maxTtlSeconds'],
+        `${t.maxTtlSeconds} is above token.maxTtlSeconds (${tokenMax}); a tier can only shorten the lifetime`,
+      );
+    const groups = t.groups ?? [];
+    if ((auth.mode === 'cognito' || auth.mode === 'authorizer') && Array.isArray(groups) && groups.length === 0)
+      if (name === undefined || name !== fallbackTier)
+        at(['tiers', i, 'groups'], `tier "${name ?? i}" names no group, so nobody can get it`);
+  });
+
+  const union = new Set(
+    (tiers ?? []).flatMap((t) =>
+      (Array.isArray(t?.permissions) ? t.permissions : []).flatMap((p) => {
+        const r = record(p);
+        return r ? [permissionKey(r)] : [];
+      }),
+    ),
+  );
+  // Reported once: a tier over the limit alone already says so.
+  if (union.size > MAX_STATEMENTS && problems.every((p) => !/ statements; /.test(p.message)))
+    at(
+      ['tiers'],
+      `a user in every group would get ${union.size} distinct statements; Momento allows at most ${MAX_STATEMENTS} in one token`,
     );
-  const mustBeTier = (field: string, value: string | undefined) => {
-    if (value !== undefined && !tierNames.has(value)) problems.push(`${field}: no tier is named "${value}"`);
+
+  if (isTtl(defaultTtl) && tokenMax !== undefined && defaultTtl > tokenMax)
+    at(['token', 'defaultTtlSeconds'], `${defaultTtl} is above token.maxTtlSeconds (${tokenMax})`);
+
+  const mustBeTier = (field: string) => {
+    const value = text(auth[field]);
+    if (value === undefined || tiers === undefined || tierNames.has(value)) return;
+    const near = didYouMean(value, tierNames);
+    at(['auth', field], `no tier is named "${value}"${near === undefined ? '' : `; did you mean \`${near}\`?`}`);
   };
-  if (c.auth.mode === 'open') {
-    const anonymousTier = c.auth.anonymousTier;
-    mustBeTier('auth.anonymousTier', anonymousTier);
-    const anon = c.tiers.find((t) => t.name === anonymousTier);
-    if (anon && JSON.stringify(anon.permissions).match(PLACEHOLDER))
-      problems.push(
-        `auth.anonymousTier: tier "${anon.name}" uses {placeholders}, but open mode has no verified identity`,
+  if (auth.mode === 'open') {
+    mustBeTier('anonymousTier');
+    const anon = tiers?.find((t) => t !== undefined && t.name === auth.anonymousTier);
+    if (anon !== undefined && JSON.stringify(anon.permissions ?? []).match(PLACEHOLDER))
+      at(
+        ['auth', 'anonymousTier'],
+        `tier "${String(anon.name)}" uses {placeholders}, but open mode has no verified identity`,
       );
   } else {
-    mustBeTier('auth.fallbackTier', c.auth.fallbackTier);
+    mustBeTier('fallbackTier');
   }
-  if (c.auth.mode === 'cognito' && c.auth.existingUserPool && c.auth.selfSignUp)
-    problems.push('auth.selfSignUp: applies only to a pool the stack creates, not existingUserPool');
-  if (c.cors.allowOrigins.length === 0)
-    problems.push('cors.allowOrigins: list at least one origin that may call the API');
+  if (auth.mode === 'cognito' && auth.selfSignUp === true && auth.existingUserPool !== undefined)
+    at(['auth', 'selfSignUp'], 'applies only to a pool the stack creates, not to existingUserPool');
+  const origins = record(c.cors)?.allowOrigins;
+  if (Array.isArray(origins) && origins.length === 0)
+    at(['cors', 'allowOrigins'], 'list at least one origin that may call the API');
   return problems;
 }
 
+/** Top-level keys in the order the schema (and a config file) lists them; problems are reported in this order. */
+const SECTIONS = Object.keys(tvmConfigSchema.def.shape);
+
 /**
- * Validates a configuration and fills in defaults. Collects every problem and throws one {@link ConfigError}.
+ * Validates a configuration and fills in defaults. Collects every problem, of single fields and between fields,
+ * and throws one {@link ConfigError} listing each once.
  *
  * @example
  * const config = validateConfig(await import('./tvm.config').then((m) => m.default));
  */
 export function validateConfig(input: unknown): ResolvedConfig {
-  const data = parseConfig(tvmConfigSchema, input);
-  const problems = crossCheck(data);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return data;
+  const parsed = z.safeParse(tvmConfigSchema, input);
+  const problems = parsed.success
+    ? crossCheck(parsed.data)
+    : [...schemaProblems(tvmConfigSchema, input), ...crossCheck(input)];
+  if (!parsed.success || problems.length > 0) throw configError(problems, SECTIONS);
+  return parsed.data;
 }
 
 /** Identity helper giving the operator's file type checking and editor completion. */

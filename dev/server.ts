@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { validateConfig, type ResolvedConfig } from '../config/schema';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
 import { preflightResponse, problemResponse, corsHeaders } from '../lambda/http';
 import type { IssuanceEvent, Telemetry } from '../lambda/telemetry';
 import type { Minter } from '../lambda/types';
@@ -61,13 +62,11 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
-async function loadConfig(options: DevServerOptions): Promise<ResolvedConfig> {
+function loadConfig(options: DevServerOptions): ResolvedConfig {
   if (options.config !== undefined) return validateConfig(options.config);
-  const file = path.resolve(options.configPath ?? path.join(ROOT, 'config', 'tvm.config.ts'));
-  const mod = (await import(file)) as { default?: unknown };
-  // tsx/CommonJS interop may wrap the default export once more.
-  const value = (mod.default as { default?: unknown } | undefined)?.default ?? mod.default ?? mod;
-  return validateConfig(value);
+  return options.configPath !== undefined
+    ? loadConfigFile(options.configPath)
+    : loadConfigFile(DEFAULT_CONFIG_FILE, ROOT);
 }
 
 /** Starts the fake Momento (when no key is given) and the real gRPC minter. */
@@ -263,7 +262,7 @@ function devTelemetry(log: (line: string) => void): Telemetry {
 /** Starts the dev server. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const config = await loadConfig(options);
+  const config = loadConfig(options);
   const { minter, fake, stop } = await createMinter(config, options);
   const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false);
   const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log) });

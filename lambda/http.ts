@@ -1,6 +1,7 @@
 /**
- * HTTP shapes of the contract (DESIGN.md §3): the JSON success body, `application/problem+json` errors, and
- * CORS headers from the allow-list. Every error turns into a response here, in one place.
+ * HTTP shapes of the contract (docs/architecture.md, "HTTP contract"): the JSON success body,
+ * `application/problem+json` errors, and CORS headers from the allow-list. Every error turns into a response here,
+ * in one place.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { MisconfiguredError, TvmError } from './errors';
@@ -18,8 +19,8 @@ const TITLES: Record<number, string> = {
 };
 
 /** Headers a browser may send on `GET /token`, and read from our answers. */
-export const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
-export const CORS_EXPOSE_HEADERS = 'Retry-After';
+const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
+const CORS_EXPOSE_HEADERS = 'Retry-After';
 
 /**
  * CORS headers for one request: the caller's origin is echoed only when it is on the allow-list. `Vary: Origin`

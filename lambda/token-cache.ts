@@ -1,6 +1,7 @@
 /**
  * Reuses a still-fresh token for the same verified identity and the same granted scope, so bursts of page
- * loads do not each spend one of Momento's few auth operations per second (DESIGN.md §5).
+ * loads do not each spend one of Momento's few auth operations per second (docs/decisions.md, "Token reuse per
+ * identity and scope").
  *
  * Keys are built by the caller from (identity, grants, ttl): never from the client IP, never shared across
  * identities or scopes. Entries live only in this container's memory (vended tokens cannot read it), bounded

@@ -1,7 +1,7 @@
 /**
  * API Gateway's own error answers (401 from an authorizer, 429 from stage throttling, 5xx when the
  * integration fails …) rewritten as `application/problem+json` with CORS headers, so a browser on an allowed
- * origin can read them exactly like the function's own errors (DESIGN.md §3).
+ * origin can read them exactly like the function's own errors (docs/architecture.md, "HTTP contract").
  */
 import { aws_apigateway as apigw } from 'aws-cdk-lib';
 

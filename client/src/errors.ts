@@ -109,8 +109,8 @@ export class TokenVendingError extends Error {
   }
 }
 
-/** How an HTTP status is handled: 401/403 stop, 408/429/5xx are retried, any other status is final. */
-export function classifyStatus(status: number): TokenErrorKind {
+/** How an HTTP status is handled (docs/architecture.md, "HTTP contract"). */
+function classifyStatus(status: number): TokenErrorKind {
   if (status === 401 || status === 403) return 'auth';
   if (status === 408 || status === 429 || status >= 500) return 'transient';
   return 'fatal';

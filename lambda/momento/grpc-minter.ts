@@ -1,8 +1,8 @@
 /**
  * The real minting path: one unary gRPC call, `/token.Token/GenerateDisposableToken` on `token.<endpoint>:443`
  * over TLS, with `@grpc/grpc-js` and the official generated token types. Replaces the SDK's AuthClient, which
- * has a fixed 60 s deadline, no retry, no reconnect and no `close()` (DESIGN.md §5), and whose scope conversion
- * fails open when topics and key restrictions mix.
+ * has a fixed 60 s deadline, no retry, no reconnect and no `close()` (docs/decisions.md, "Own deadline, one retry,
+ * fresh connection"), and whose scope conversion fails open when topics and key restrictions mix.
  *
  * Connection policy, for Lambda's freeze/thaw:
  * - one client, created on first use and reused by warm invocations;

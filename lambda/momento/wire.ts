@@ -2,7 +2,8 @@
  * Grants → Momento's wire message (`permission_messages.Permissions`), straight from the official generated
  * types. We build the protobuf ourselves instead of going through the SDK's `DisposableTokenScope` because the
  * SDK (1.118.1) silently drops every key / key-prefix restriction when a scope also holds a topic permission
- * (fail-open), and it cannot express `topic_name_prefix` (DESIGN.md §5). The wire has neither problem.
+ * (fail-open), and it cannot express `topic_name_prefix` (docs/decisions.md, "Mint over the wire, not with the
+ * SDK"). The wire has neither problem.
  *
  * Pure: no I/O. It imports only the permission messages (≈11 ms with google-protobuf), not the package index,
  * which would load every Momento service (cache, control, pubsub…: ≈20 ms more on a cold start).

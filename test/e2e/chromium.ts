@@ -1,11 +1,17 @@
-/** Headless Chromium for the e2e tests (DESIGN.md §7): Debian's package, driven by playwright-core. */
+/**
+ * Headless Chromium for the e2e tests (docs/decisions.md, "Headless Chromium for the e2e tests"): Debian's package,
+ * driven by playwright-core.
+ */
 import * as fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const INSTALL_HINT = 'sudo apt-get install -y chromium';
 
-/** Flags from DESIGN.md §7, plus no Sync and no QUIC (nothing but our loopback servers is contacted). */
+/**
+ * Flags from docs/decisions.md ("Headless Chromium for the e2e tests"), plus no Sync and no QUIC (nothing but our
+ * loopback servers is contacted).
+ */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -128,7 +128,12 @@ export function configArb(options: { fallback?: boolean } = {}): fc.Arbitrary<Tv
       fallbackIndex: options.fallback === true ? fc.nat(3) : fc.constant(undefined),
     })
     .map(({ tiers, maxTtl, defaultTtl, fallbackIndex }): TvmConfig => {
-      const named = tiers.map((t, i) => ({ name: `t${i}`, ...t }));
+      // A tier cap above token.maxTtlSeconds is a config error, so the caps stay within it.
+      const named = tiers.map((t, i) => ({
+        name: `t${i}`,
+        ...t,
+        ...(t.maxTtlSeconds === undefined ? {} : { maxTtlSeconds: Math.min(t.maxTtlSeconds, maxTtl) }),
+      }));
       const fallbackTier = fallbackIndex === undefined ? undefined : named[fallbackIndex % named.length]!.name;
       return {
         auth: { mode: 'cognito', ...(fallbackTier === undefined ? {} : { fallbackTier }) },

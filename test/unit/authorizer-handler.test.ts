@@ -78,7 +78,7 @@ describe('Function: authorizer handler (module scope)', () => {
     [
       'the auth section is invalid',
       { TVM_CONFIG: JSON.stringify(testConfig({ issuer: 'http://idp.example.com/' })) },
-      /Invalid TVM configuration[\s\S]*auth\.issuer: issuer must be an https URL/,
+      /Invalid TVM configuration[\s\S]*auth\.issuer: must be an https URL/,
     ],
     [
       'the config is not in authorizer mode',

@@ -1,7 +1,20 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
 import { ConfigError, MAX_TTL_SECONDS, defineConfig, validateConfig, type TvmConfig } from '../../config/schema';
+import { loadConfigFile } from '../../lib/load-config';
 import authorizerConfig from '../../config/examples/authorizer.config';
 import openConfig from '../../config/examples/open.config';
 import cognitoConfig from '../../config/tvm.config';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSX = require.resolve('tsx/cli');
+
+const KEY = String.raw`(?:[\w$-]+|\["(?:[^"\\]|\\.)*"\])`;
+/** One problem line: `path: message`, the path made of names, `[index]` and quoted `["odd key"]`. */
+const PROBLEM_LINE = new RegExp(String.raw`^(?:\(root\)|${KEY}(?:\[\d+\]|\.[\w$-]+|${KEY})*): \S`);
 
 /** A config under construction: the invalid cases write whatever they like into it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately malformed input
@@ -26,6 +39,17 @@ const anonymous = (permissions: unknown[]) => ({
   auth: { mode: 'open', allowUnauthenticated: true, anonymousTier: 'public' },
   tiers: [{ name: 'public', permissions }],
 });
+
+/** The problems `validateConfig` throws for `config` (fails the test when it does not throw a ConfigError). */
+function problemsOf(config: unknown): readonly string[] {
+  try {
+    validateConfig(config);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 describe('Function: validateConfig', () => {
   it.each([
@@ -207,7 +231,7 @@ describe('Function: validateConfig', () => {
     [
       'default ttl above the maximum',
       (c) => (c.token = { defaultTtlSeconds: 7200 }),
-      /token\.defaultTtlSeconds \(7200\) must not exceed token\.maxTtlSeconds \(3600\)/,
+      /^token\.defaultTtlSeconds: 7200 is above token\.maxTtlSeconds \(3600\)$/,
     ],
     [
       'an empty cache name',
@@ -222,17 +246,17 @@ describe('Function: validateConfig', () => {
     [
       'an unknown cache role',
       (c) => (c.tiers[0].permissions[0].role = 'admin'),
-      /tiers\[0\]\.permissions\[0\]\.role: role must be one of readwrite, readonly, writeonly/,
+      /tiers\[0\]\.permissions\[0\]\.role: must be one of readwrite, readonly, writeonly/,
     ],
     [
       'a topic role on a cache permission',
       (c) => (c.tiers[0].permissions[0].role = 'publishsubscribe'),
-      /tiers\[0\]\.permissions\[0\]\.role: role must be one of readwrite/,
+      /tiers\[0\]\.permissions\[0\]\.role: must be one of readwrite/,
     ],
     [
       'a cache role on a topic permission',
       (c) => (c.tiers[0].permissions[0] = { type: 'topic', cache: 'app', role: 'readwrite' }),
-      /tiers\[0\]\.permissions\[0\]\.role: role must be one of publishsubscribe, subscribeonly, publishonly/,
+      /tiers\[0\]\.permissions\[0\]\.role: must be one of publishsubscribe, subscribeonly, publishonly/,
     ],
     [
       'an unknown permission type',
@@ -265,17 +289,17 @@ describe('Function: validateConfig', () => {
     [
       'an unknown placeholder {nope}',
       (c) => (c.tiers[0].permissions[0].key = 'user/{nope}/'),
-      /tiers\[0\]\.permissions\[0\]\.key: key has a malformed placeholder/,
+      /tiers\[0\]\.permissions\[0\]\.key: has a malformed placeholder/,
     ],
     [
       'an empty claim name {claims.}',
       (c) => (c.tiers[0].permissions[0].keyPrefix = 'team/{claims.}/'),
-      /tiers\[0\]\.permissions\[0\]\.keyPrefix: keyPrefix has a malformed placeholder/,
+      /tiers\[0\]\.permissions\[0\]\.keyPrefix: has a malformed placeholder/,
     ],
     [
       'a stray brace',
       (c) => (c.tiers[0].permissions[0] = { type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'inbox-{sub' }),
-      /tiers\[0\]\.permissions\[0\]\.topic: topic has a malformed placeholder/,
+      /tiers\[0\]\.permissions\[0\]\.topic: has a malformed placeholder/,
     ],
     [
       'a nested placeholder {claims.a{sub}}',
@@ -286,12 +310,12 @@ describe('Function: validateConfig', () => {
           role: 'subscribeonly',
           topicPrefix: 'x-{claims.a{sub}}-',
         }),
-      /tiers\[0\]\.permissions\[0\]\.topicPrefix: topicPrefix has a malformed placeholder/,
+      /tiers\[0\]\.permissions\[0\]\.topicPrefix: has a malformed placeholder/,
     ],
     [
       'a key prefix ending in a placeholder',
       (c) => (c.tiers[0].permissions[0].keyPrefix = 'user/{sub}'),
-      /tiers\[0\]\.permissions\[0\]: a prefix must not end with a placeholder/,
+      /tiers\[0\]\.permissions\[0\]\.keyPrefix: must not end with a placeholder/,
     ],
     [
       'a topic prefix ending in a placeholder',
@@ -302,12 +326,12 @@ describe('Function: validateConfig', () => {
           role: 'subscribeonly',
           topicPrefix: 'team-{claims.team}',
         }),
-      /tiers\[0\]\.permissions\[0\]: a prefix must not end with a placeholder/,
+      /tiers\[0\]\.permissions\[0\]\.topicPrefix: must not end with a placeholder/,
     ],
     [
       'two placeholders side by side in a key prefix',
       (c) => (c.tiers[0].permissions[0].keyPrefix = 'team/{claims.team}{sub}/'),
-      /tiers\[0\]\.permissions\[0\]: two placeholders side by side are ambiguous/,
+      /tiers\[0\]\.permissions\[0\]\.keyPrefix: has two placeholders side by side/,
     ],
     [
       'two placeholders side by side in an exact topic',
@@ -318,7 +342,7 @@ describe('Function: validateConfig', () => {
           role: 'subscribeonly',
           topic: 'inbox-{sub}{claims.x}',
         }),
-      /tiers\[0\]\.permissions\[0\]: two placeholders side by side are ambiguous/,
+      /tiers\[0\]\.permissions\[0\]\.topic: has two placeholders side by side/,
     ],
     [
       'open mode without allowUnauthenticated',
@@ -386,11 +410,7 @@ describe('Function: validateConfig', () => {
       (c) => c.tiers.push({ ...c.tiers[0], groups: ['others'] }),
       /tiers\[1\]\.name: duplicate tier name "member"/,
     ],
-    [
-      'a tier name with a space',
-      (c) => (c.tiers[0].name = 'power user'),
-      /tiers\[0\]\.name: tier name must be 1–64 letters/,
-    ],
+    ['a tier name with a space', (c) => (c.tiers[0].name = 'power user'), /tiers\[0\]\.name: must be 1–64 letters/],
     [
       'a group name with a space',
       (c) => (c.tiers[0].groups = ['power users']),
@@ -399,7 +419,7 @@ describe('Function: validateConfig', () => {
     [
       'CORS origin "*"',
       (c) => (c.cors.allowOrigins = ['*']),
-      /cors\.allowOrigins\[0\]: cors\.allowOrigins must list origins; "\*" would let any site/,
+      /cors\.allowOrigins\[0\]: must be an origin; "\*" would let any site/,
     ],
     [
       'an origin with a path',
@@ -425,12 +445,12 @@ describe('Function: validateConfig', () => {
     [
       'an endpoint with a scheme',
       (c) => (c.momento.endpoint = 'https://cell-4-us-west-2-1.prod.a.momentohq.com'),
-      /momento\.endpoint: momento\.endpoint must be a host name/,
+      /momento\.endpoint: must be a host name/,
     ],
     [
       'an endpoint that is one label',
       (c) => (c.momento.endpoint = 'localhost'),
-      /momento\.endpoint: momento\.endpoint must be a host name/,
+      /momento\.endpoint: must be a host name/,
     ],
     [
       'a secret ARN of another service',
@@ -450,30 +470,82 @@ describe('Function: validateConfig', () => {
           selfSignUp: true,
           existingUserPool: { userPoolId: 'us-east-1_AbCdEf123', clientIds: ['abc'] },
         }),
-      /auth\.selfSignUp: applies only to a pool the stack creates, not existingUserPool/,
+      /auth\.selfSignUp: applies only to a pool the stack creates, not to existingUserPool/,
     ],
     [
       'an unknown auth mode',
       (c) => (c.auth = { mode: 'iam' }),
-      /auth\.mode: auth\.mode must be "open", "cognito" or "authorizer"/,
+      /^auth\.mode: must be "open", "cognito" or "authorizer"$/,
     ],
     ['a missing momento block', (c) => delete c.momento, /momento: is required/],
-    ['an unknown top-level key (a typo)', (c) => (c.tokenCahce = { enabled: false }), /\(root\): .*"tokenCahce"/],
-    ['an unknown key in a tier', (c) => (c.tiers[0].maxTTLSeconds = 60), /tiers\[0\]: .*"maxTTLSeconds"/],
+    [
+      'an unknown top-level key (a typo)',
+      (c) => (c.tokenCahce = { enabled: false }),
+      /^tokenCahce: unknown key; did you mean `tokenCache`\?$/,
+    ],
+    [
+      'an unknown key in a tier',
+      (c) => (c.tiers[0].maxTTLSeconds = 60),
+      /^tiers\[0\]\.maxTTLSeconds: unknown key; did you mean `maxTtlSeconds`\?$/,
+    ],
     [
       'an unknown key in a permission',
       (c) => (c.tiers[0].permissions[0].keyprefix = 'user/'),
-      /tiers\[0\]\.permissions\[0\]: .*"keyprefix"/,
+      /^tiers\[0\]\.permissions\[0\]\.keyprefix: unknown key; did you mean `keyPrefix`\?$/,
     ],
     ['a value of the wrong type', (c) => (c.tracing = 'yes'), /tracing: .*boolean/],
-  ])('rejects %s', (_label, mutate, message) => {
+    [
+      'a tier ttl above token.maxTtlSeconds',
+      (c) => ((c.token = { maxTtlSeconds: 7200 }), (c.tiers[0].maxTtlSeconds = 7260)),
+      /^tiers\[0\]\.maxTtlSeconds: 7260 is above token\.maxTtlSeconds \(7200\); a tier can only shorten the lifetime$/,
+    ],
+    [
+      'a tier ttl above the default token.maxTtlSeconds (3600)',
+      (c) => (c.tiers[0].maxTtlSeconds = 7200),
+      /^tiers\[0\]\.maxTtlSeconds: 7200 is above token\.maxTtlSeconds \(3600\)/,
+    ],
+    [
+      'a fallbackTier one typo away from a tier',
+      (c) => (c.auth.fallbackTier = 'membr'),
+      /^auth\.fallbackTier: no tier is named "membr"; did you mean `member`\?$/,
+    ],
+    [
+      'a misspelt required key (reported once: not also as missing)',
+      (c) => ((c.tiers[0].permisions = c.tiers[0].permissions), delete c.tiers[0].permissions),
+      /^tiers\[0\]\.permisions: unknown key; did you mean `permissions`\?$/,
+    ],
+    [
+      'a misspelt key of the chosen auth mode',
+      (c) => (c.auth.fallbackTeir = 'member'),
+      /^auth\.fallbackTeir: unknown key; did you mean `fallbackTier`\?$/,
+    ],
+    [
+      'a key of another auth mode',
+      (c) => (c.auth.anonymousTier = 'member'),
+      /^auth\.anonymousTier: unknown key; allowed: mode, existingUserPool, selfSignUp, mfa, tokenIdClaim, fallbackTier$/,
+    ],
+    [
+      'an unknown key like no allowed one',
+      (c) => (c.token = { lifetime: 60 }),
+      /^token\.lifetime: unknown key; allowed: defaultTtlSeconds, maxTtlSeconds$/,
+    ],
+    [
+      'a 21-statement tier (not also as the union over all tiers)',
+      (c) => (c.tiers[0].permissions = statements(21)),
+      /^tiers\[0\]\.permissions: 21 statements; Momento allows at most 20 in one token$/,
+    ],
+    [
+      'an empty cache name (not also as a bad character)',
+      (c) => (c.tiers[0].permissions[0].cache = ''),
+      /^tiers\[0\]\.permissions\[0\]\.cache: cache name must not be empty$/,
+    ],
+  ])('rejects %s, as exactly one problem', (_label, mutate, message) => {
     // Prepare
     const config = base();
     mutate(config);
 
     // Act & Assess
-    expect(() => validateConfig(config)).toThrow(ConfigError);
-    expect(() => validateConfig(config)).toThrow(message);
+    expect(problemsOf(config)).toEqual([expect.stringMatching(message)]);
   });
 
   it('reports every problem at once', () => {
@@ -496,6 +568,125 @@ describe('Function: validateConfig', () => {
     );
   });
 
+  it('reports field and cross-field problems of ten kinds in one run, each once, in file order', () => {
+    // Prepare: ten independent mistakes; the cross-field ones used to wait until the field ones were fixed.
+    const config: Draft = {
+      auth: { mode: 'cognito', mfa: 'sometimes', fallbackTier: 'guests' },
+      tiers: [
+        {
+          name: 'member',
+          groups: ['members'],
+          permissions: [
+            { type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/{sub}' },
+            ...statements(7, 'a'),
+          ],
+        },
+        { name: 'member', groups: ['others'], permissions: statements(7, 'b'), maxTtlSeconds: 7200 },
+        { name: 'guest', groups: ['guests'], permissions: statements(7, 'c') },
+      ],
+      token: { defaultTtlSeconds: 7200 },
+      cors: { allowOrigins: ['*'] },
+      momento: { endpoint: 'https://cell-4-us-west-2-1.prod.a.momentohq.com', secret: { create: true } },
+      tokenCahce: { enabled: false },
+    };
+
+    // Act & Assess
+    expect(() => validateConfig(config)).toThrow(
+      [
+        'Invalid TVM configuration (10 problems):',
+        '  - auth.mfa: Invalid option: expected one of "off"|"optional"|"required"',
+        '  - auth.fallbackTier: no tier is named "guests"; did you mean `guest`?',
+        '  - tiers: a user in every group would get 22 distinct statements; Momento allows at most 20 in one token',
+        '  - tiers[0].permissions[0].keyPrefix: must not end with a placeholder (one user’s prefix would cover another’s); add a separator such as "/" or "-" after it',
+        '  - tiers[1].name: duplicate tier name "member"',
+        '  - tiers[1].maxTtlSeconds: 7200 is above token.maxTtlSeconds (3600); a tier can only shorten the lifetime',
+        '  - token.defaultTtlSeconds: 7200 is above token.maxTtlSeconds (3600)',
+        '  - cors.allowOrigins[0]: must be an origin; "*" would let any site fetch tokens for your users',
+        '  - momento.endpoint: must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
+        '  - tokenCahce: unknown key; did you mean `tokenCache`?',
+      ].join('\n'),
+    );
+  });
+
+  it('answers any input with the config or a ConfigError, even when the cross-field checks meet malformed values', () => {
+    // Prepare: configs shaped roughly right, with anything at the places the cross-field checks read.
+    const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof(fc.anything(), arb);
+    const permission = fc.record(
+      {
+        type: fc.constantFrom('cache', 'topic'),
+        cache: fc.constantFrom('app', '*'),
+        role: fc.constantFrom('readonly', 'subscribeonly'),
+        key: maybe(fc.constantFrom('k', 'u/{sub}', '{sub}{claims.t}')),
+        keyPrefix: maybe(fc.constantFrom('p/', 'u/{sub}')),
+        topic: maybe(fc.constantFrom('t', 'team-{claims.t}')),
+        topicPrefix: maybe(fc.constantFrom('c-', 'x{sub}')),
+      },
+      { requiredKeys: ['type'] },
+    );
+    const tier = fc.record(
+      {
+        name: maybe(fc.constantFrom('a', 'b')),
+        groups: maybe(fc.array(fc.constantFrom('g', 'h'))),
+        permissions: maybe(fc.array(maybe(permission), { maxLength: 22 })),
+        maxTtlSeconds: maybe(fc.constantFrom(60, 3600, 7200)),
+      },
+      { requiredKeys: [] },
+    );
+    const auth = fc.record(
+      {
+        mode: fc.constantFrom('open', 'cognito', 'authorizer'),
+        allowUnauthenticated: fc.constant(true),
+        anonymousTier: maybe(fc.constantFrom('a', 'c')),
+        fallbackTier: maybe(fc.constantFrom('a', 'c')),
+        forwardClaims: maybe(fc.array(fc.constantFrom('t'))),
+        tokenIdClaim: fc.anything(),
+        selfSignUp: fc.anything(),
+        existingUserPool: fc.anything(),
+      },
+      { requiredKeys: ['mode'] },
+    );
+    const config = fc.record(
+      {
+        auth: maybe(auth),
+        tiers: maybe(fc.array(maybe(tier), { maxLength: 4 })),
+        token: maybe(fc.record({ defaultTtlSeconds: fc.anything(), maxTtlSeconds: fc.anything() })),
+        cors: maybe(fc.record({ allowOrigins: maybe(fc.array(fc.constantFrom('https://a.example'))) })),
+        momento: fc.constant(base().momento),
+      },
+      { requiredKeys: [] },
+    );
+
+    // Act & Assess
+    fc.assert(
+      fc.property(config, (c) => {
+        try {
+          validateConfig(c);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          expect(e.problems.length).toBeGreaterThan(0);
+          for (const line of e.problems) expect(line).toMatch(PROBLEM_LINE);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes each path once', () => {
+    // Prepare: field messages used to repeat their path ("token.maxTtlSeconds: token.maxTtlSeconds must be…").
+    const config = base();
+    config.token = { maxTtlSeconds: 600.5 };
+    config.momento.endpoint = 'localhost';
+
+    // Act
+    const problems = problemsOf(config);
+
+    // Assess
+    expect(problems).toEqual([
+      'token.maxTtlSeconds: must be a whole number of seconds',
+      'momento.endpoint: must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
+    ]);
+  });
+
   it('reports every semantic problem at once', () => {
     // Prepare
     const config = base();
@@ -511,9 +702,9 @@ describe('Function: validateConfig', () => {
       expect.objectContaining({
         problems: [
           expect.stringMatching(/^tiers\[1\]\.name: duplicate/),
-          expect.stringMatching(/^tiers\[1\]\.permissions\[0\]: set key or keyPrefix/),
           expect.stringMatching(/^tiers\[1\]\.groups: /),
-          expect.stringMatching(/^token\.defaultTtlSeconds \(7200\)/),
+          expect.stringMatching(/^tiers\[1\]\.permissions\[0\]: set key or keyPrefix/),
+          expect.stringMatching(/^token\.defaultTtlSeconds: 7200 is above/),
         ],
       }),
     );
@@ -571,6 +762,121 @@ describe('Function: validateConfig (cross-field checks added after review)', () 
   it('rejects an empty tokenIdClaim', () => {
     expect(() =>
       validateConfig({ ...base, auth: { ...base.auth, forwardClaims: ['team'], tokenIdClaim: '' } }),
-    ).toThrow(/tokenIdClaim must name a claim/);
+    ).toThrow(/auth\.tokenIdClaim: must name a claim/);
   });
+});
+
+describe('Function: loadConfigFile', () => {
+  let dir: string;
+  beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-config-'))));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Writes `text` to a fresh file named `name` and returns its path. */
+  const write = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  /** The ConfigError message loading `file` throws. */
+  const messageOf = (file: string) => {
+    try {
+      loadConfigFile(file);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it.each([
+    [
+      'a TypeScript file',
+      'bad.config.ts',
+      "export default {\n  auth: { mode: 'cognito' },\n  tiers: [ { name: 'a' ],\n};\n",
+      ':3:24: syntax error: Expected "}" but found "]"',
+    ],
+    [
+      'a JSON file',
+      'bad.config.json',
+      '{\n  "auth": { "mode": "cognito" },,\n}\n',
+      ':2:33: syntax error: Expected string in JSON but found ","',
+    ],
+  ])('reports a syntax error in %s as file:line:column, in one line', (_label, name, text, where) => {
+    // Prepare
+    const file = write(name, text);
+
+    // Act
+    const message = messageOf(file);
+
+    // Assess
+    expect(message).toBe(`${file}${where}`);
+  });
+
+  it('reports a config file that throws as one line with its location', () => {
+    // Prepare
+    const file = write('throws.config.ts', 'const tiers = undefinedThing;\nexport default { tiers };\n');
+
+    // Act
+    const message = messageOf(file);
+
+    // Assess
+    expect(message).toMatch(
+      /^\S+throws\.config\.ts(:\d+:\d+)?: could not be loaded: ReferenceError: undefinedThing is not defined$/,
+    );
+  });
+
+  it('names the file before every problem of a config that loads', () => {
+    // Prepare
+    const file = write(
+      'ttl.config.ts',
+      `export default ${JSON.stringify({ ...base(), token: { maxTtlSeconds: 30 } })};\n`,
+    );
+
+    // Act
+    const message = messageOf(file);
+
+    // Assess
+    expect(message).toBe(
+      `${file}: Invalid TVM configuration (1 problem):\n  - token.maxTtlSeconds: must be at least 60 seconds`,
+    );
+  });
+
+  it('loads a JSON config (its whole content is the config)', () => {
+    // Prepare
+    const file = write('ok.config.json', JSON.stringify(base()));
+
+    // Act
+    const config = loadConfigFile(file);
+
+    // Assess
+    expect(config.tiers[0]!.name).toBe('member');
+  });
+});
+
+describe('CDK app (bin/tvm.ts)', () => {
+  it('prints a config syntax error as one line, without a stack trace, and exits 1', () => {
+    // Prepare
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-bin-'));
+    const file = path.join(dir, 'bad.config.ts');
+    fs.writeFileSync(file, "export default {\n  auth: { mode: 'cognito' ,\n};\n");
+
+    try {
+      // Act: the way `cdk synth` runs the app (cdk.json: npx tsx bin/tvm.ts), context through the environment.
+      const run = spawnSync(process.execPath, [TSX, 'bin/tvm.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: file }) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+
+      // Assess
+      expect({ status: run.status, stderr: run.stderr }).toEqual({
+        status: 1,
+        stderr: `${file}:3:2: syntax error: Expected "}" but found ";"\n`,
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -539,17 +539,11 @@ describe('Function: PolicyEngine.decide', () => {
     });
 
     it('never exceeds the token maximum even when a tier cap is above it', () => {
-      // Prepare
-      const capped = engineFor({
-        ...withTiers([
-          {
-            name: 'long',
-            groups: ['g'],
-            permissions: [{ type: 'cache', cache: 'app', role: 'readonly' }],
-            maxTtlSeconds: 90_000,
-          },
-        ]),
-      });
+      // Prepare: validateConfig refuses such a tier, so the cap is raised after validation (defence in depth).
+      const valid = validateConfig(
+        withTiers([{ name: 'long', groups: ['g'], permissions: [{ type: 'cache', cache: 'app', role: 'readonly' }] }]),
+      );
+      const capped = new PolicyEngine({ ...valid, tiers: [{ ...valid.tiers[0]!, maxTtlSeconds: 90_000 }] });
 
       // Act
       const decision = capped.decide(user('u1', ['g']), { ttlSeconds: 7201 });

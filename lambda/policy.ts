@@ -15,6 +15,7 @@ import {
   MAX_TOKEN_ID_LENGTH,
   PLACEHOLDER,
 } from '../config/schema';
+import type { FunctionProblemCode } from '../common/problems';
 import type { Grant, Principal } from './types';
 
 /** What the caller asked for (already syntax-checked by request.ts); every field only narrows. */
@@ -33,6 +34,12 @@ export interface ScopeRequest {
   readonly ttlSeconds?: number;
 }
 
+/** The codes a policy decision may deny with. */
+export type DenyCode = Extract<
+  FunctionProblemCode,
+  'no-tier' | 'claim-unusable' | 'scope-not-granted' | 'scope-too-large' | 'ttl-exceeds-tier'
+>;
+
 export type Decision =
   | {
       readonly outcome: 'granted';
@@ -46,7 +53,8 @@ export type Decision =
       readonly outcome: 'denied';
       /** 403 when the principal may not have it, 400 when the request cannot be served as asked. */
       readonly status: 400 | 403;
-      readonly code: string;
+      /** The problem code (common/problems.ts): its table entry gives the same status. */
+      readonly code: DenyCode;
       readonly detail: string;
       readonly tiers: readonly string[];
     };
@@ -87,7 +95,7 @@ export class PolicyEngine {
   decide(principal: Principal, request: ScopeRequest = {}): Decision {
     const tiers = this.tiersOf(principal);
     const tierNames = tiers.map((t) => t.name);
-    const deny = (status: 400 | 403, code: string, detail: string): Decision => ({
+    const deny = (status: 400 | 403, code: DenyCode, detail: string): Decision => ({
       outcome: 'denied',
       status,
       code,
@@ -266,7 +274,20 @@ function narrow(ceiling: Grant[], req: ScopeRequest): Grant[] | string {
   for (const p of req.keyPrefixes ?? [])
     if (!out.some((g) => g.type === 'cache' && g.keyPrefix === p))
       return `key prefix "${p}" is not granted to your tiers`;
-  return dedupe(out);
+  return mergeCovered(dedupe(out));
+}
+
+/**
+ * Drops every statement another statement of the list already covers (same kind, same or wider cache, key or
+ * topic scope, same or stronger role), e.g. `readonly user/u1/x/` next to `readwrite user/u1/x/`. Such pairs come
+ * from overlapping tiers; each would count against Momento's statement limit while granting nothing more.
+ * Order is kept; of two equal statements the first stays. The token's rights and ttl ceiling are unchanged: a
+ * dropped statement is within the one kept, and every tier that grants the kept one also grants it.
+ */
+export function mergeCovered(grants: readonly Grant[]): Grant[] {
+  return grants.filter(
+    (g, i) => !grants.some((h, j) => j !== i && isWithin([g], [h]) && !(j > i && isWithin([h], [g]))),
+  );
 }
 
 /** For tests and audits: is every granted statement covered by some ceiling statement of the same kind? */

@@ -11,8 +11,8 @@ export interface Problem {
   readonly status: number | undefined;
   /** RFC 9457 `title`. */
   readonly title: string;
-  /** Who answers with it: the vending function, or API Gateway (a gateway response). */
-  readonly from: 'function' | 'gateway';
+  /** Who answers with it: the vending function, API Gateway (a gateway response), or only the dev server. */
+  readonly from: 'function' | 'gateway' | 'dev';
   /** Seconds for `Retry-After`, when the answer always carries one. */
   readonly retryAfterSeconds?: number;
   /**
@@ -74,6 +74,8 @@ export const PROBLEMS = {
     from: 'gateway',
     detail: 'the request was blocked by the web application firewall',
   },
+  // The dev server answers only requests addressed to this machine (a DNS-rebinding guard).
+  'host-not-allowed': { status: 403, title: FORBIDDEN, from: 'dev' },
   // 404: API Gateway answers 403 "Missing Authentication Token" for any route it does not have; rewritten.
   'not-found': { status: 404, title: 'Not Found', from: 'gateway', detail: 'no such route; the API serves GET /token' },
   // 405

@@ -26,14 +26,20 @@ export type IdentityRefusal = 'no-identity' | 'wrong-client' | GroupsProblem;
 export type Identification = { readonly principal: Principal } | { readonly refused: IdentityRefusal };
 
 /**
- * Cognito's groups claim as API Gateway passes it: "a,b" (REST API), "[a b]" (the bracketed form other
- * integrations use), or an array (the dev server's local issuer before stringification). The brackets are
- * API Gateway's encoding, not part of a group name.
+ * Unwraps Cognito's groups claim as API Gateway may pass it — "a,b", "[a b]", a JSON array string, or an array —
+ * into what the one group parser reads. The brackets are API Gateway's encoding, not part of a group name.
  */
 function cognitoGroups(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const s = value.trim();
-  return s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+  if (!(s.startsWith('[') && s.endsWith(']'))) return s;
+  try {
+    const parsed: unknown = JSON.parse(s);
+    if (Array.isArray(parsed)) return parsed;
+  } catch {
+    // "[a b]": not JSON, brackets around a space-separated list
+  }
+  return s.slice(1, -1);
 }
 
 /**

@@ -16,8 +16,7 @@ export type GroupsProblem = 'groups-claim-invalid' | 'too-many-groups' | 'group-
 
 /** The outcome of {@link parseGroupList}. */
 export type GroupList =
-  | { readonly ok: true; readonly groups: readonly string[] }
-  | { readonly ok: false; readonly problem: GroupsProblem };
+  { readonly ok: true; readonly groups: readonly string[] } | { readonly ok: false; readonly problem: GroupsProblem };
 
 /**
  * Reads a groups value: an array (non-string and empty elements dropped) or a space/comma separated string;

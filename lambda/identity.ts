@@ -122,7 +122,12 @@ export function identify(
   const groups = parseGroupList(authorizerGroups(authorizer.groups));
   if (!groups.ok) return { refused: groups.problem };
   return {
-    principal: { id, groups: groups.groups, claims: toClaims(parseJsonObject(authorizer.claims)), source: 'authorizer' },
+    principal: {
+      id,
+      groups: groups.groups,
+      claims: toClaims(parseJsonObject(authorizer.claims)),
+      source: 'authorizer',
+    },
   };
 }
 

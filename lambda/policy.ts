@@ -15,7 +15,7 @@ import {
   MAX_TOKEN_ID_LENGTH,
   PLACEHOLDER,
 } from '../config/schema';
-import type { FunctionProblemCode } from '../common/problems';
+import { PROBLEMS, type FunctionProblemCode } from '../common/problems';
 import type { Grant, Principal } from './types';
 
 /** What the caller asked for (already syntax-checked by request.ts); every field only narrows. */
@@ -52,7 +52,7 @@ export type Decision =
   | {
       readonly outcome: 'denied';
       /** 403 when the principal may not have it, 400 when the request cannot be served as asked. */
-      readonly status: 400 | 403;
+      readonly status: number;
       /** The problem code (common/problems.ts): its table entry gives the same status. */
       readonly code: DenyCode;
       readonly detail: string;
@@ -95,14 +95,14 @@ export class PolicyEngine {
   decide(principal: Principal, request: ScopeRequest = {}): Decision {
     const tiers = this.tiersOf(principal);
     const tierNames = tiers.map((t) => t.name);
-    const deny = (status: 400 | 403, code: DenyCode, detail: string): Decision => ({
+    const deny = (code: DenyCode, detail: string): Decision => ({
       outcome: 'denied',
-      status,
+      status: PROBLEMS[code].status,
       code,
       detail,
       tiers: tierNames,
     });
-    if (tiers.length === 0) return deny(403, 'no-tier', 'your verified groups grant no tier');
+    if (tiers.length === 0) return deny('no-tier', 'your verified groups grant no tier');
 
     const ceiling: Grant[] = [];
     const tierCeilings: { grants: Grant[]; maxTtl: number }[] = [];
@@ -111,7 +111,7 @@ export class PolicyEngine {
       for (const [i, p] of tier.permissions.entries()) {
         const resolved = resolveTemplates(p, principal);
         if (typeof resolved === 'string')
-          return deny(403, 'claim-unusable', `grant ${tier.name}.permissions[${i}] needs ${resolved}`);
+          return deny('claim-unusable', `grant ${tier.name}.permissions[${i}] needs ${resolved}`);
         grants.push(resolved);
       }
       ceiling.push(...grants);
@@ -122,11 +122,10 @@ export class PolicyEngine {
     }
 
     const narrowed = narrow(dedupe(ceiling), request);
-    if (typeof narrowed === 'string') return deny(403, 'scope-not-granted', narrowed);
-    if (narrowed.length === 0) return deny(403, 'scope-not-granted', 'nothing you asked for is granted to your tiers');
+    if (typeof narrowed === 'string') return deny('scope-not-granted', narrowed);
+    if (narrowed.length === 0) return deny('scope-not-granted', 'nothing you asked for is granted to your tiers');
     if (narrowed.length > MAX_STATEMENTS)
       return deny(
-        400,
         'scope-too-large',
         `the request expands to ${narrowed.length} statements; Momento allows ${MAX_STATEMENTS}`,
       );
@@ -139,7 +138,7 @@ export class PolicyEngine {
     let ttlSeconds = Math.min(this.config.token.defaultTtlSeconds, ttlCeiling);
     if (request.ttlSeconds !== undefined) {
       if (request.ttlSeconds > ttlCeiling)
-        return deny(403, 'ttl-exceeds-tier', `ttl ${request.ttlSeconds} exceeds your maximum of ${ttlCeiling} seconds`);
+        return deny('ttl-exceeds-tier', `ttl ${request.ttlSeconds} exceeds your maximum of ${ttlCeiling} seconds`);
       ttlSeconds = request.ttlSeconds;
     }
 

@@ -218,3 +218,46 @@ describe('Function: startDevServer (over HTTP)', () => {
     });
   });
 });
+
+describe('Script: npm run dev with a real MOMENTO_API_KEY', () => {
+  /** Starts `tsx dev/server.ts` on free ports, returns what it printed once started (then stops it). */
+  async function startupText(args: string[]): Promise<string> {
+    const { spawn } = await import('node:child_process');
+    const path = await import('node:path');
+    const child = spawn(
+      process.execPath,
+      [
+        require.resolve('tsx/cli'),
+        path.join(__dirname, '..', '..', 'dev', 'server.ts'),
+        '--port',
+        '0',
+        '--no-demo',
+        ...args,
+      ],
+      { env: { ...process.env, MOMENTO_API_KEY: PLACEHOLDER_KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (text += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (text += c));
+    try {
+      const deadline = Date.now() + 25_000;
+      while (!/⚠/.test(text) && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      return text;
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }
+
+  it('says loudly that /dev/login is off, and prints no sign-in command', async () => {
+    const text = await startupText([]);
+    expect(text).toMatch(/A real MOMENTO_API_KEY is set: GET \/dev\/login \(local sign-in\) is OFF/);
+    expect(text).not.toMatch(/sign in: +curl/);
+  }, 30_000);
+
+  it('says louder still that --allow-dev-login turns it on and what that means', async () => {
+    const text = await startupText(['--allow-dev-login']);
+    expect(text).toMatch(/--allow-dev-login WITH A REAL MOMENTO_API_KEY: GET \/dev\/login signs in ANYONE/);
+    expect(text).toMatch(/sign in: +curl 'http:\/\/localhost:\d+\/dev\/login\?user=alice&groups=admins'/);
+  }, 30_000);
+});

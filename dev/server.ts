@@ -327,7 +327,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
   const server = http.createServer((req, res) => {
     if (refuseForeignHost(req, res, (server.address() as AddressInfo).port)) {
-      log(`${new Date().toISOString()} 403 host-not-allowed (Host: ${(req.headers.host ?? '').slice(0, 100)})`);
+      log(
+        `${new Date().toISOString()} 403 host-not-allowed (Host: ${JSON.stringify((req.headers.host ?? '').slice(0, 100))})`,
+      );
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -346,7 +348,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
           headers: { ...cors, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
           body: JSON.stringify({ idToken, authorization: authorizationFor(idToken) }),
         });
-        log(`${new Date().toISOString()} 200 /dev/login ${user} groups=${groups.join('+') || '—'}`);
+        // Printable and short in the log line: the names come from the query string.
+        const shown = (v: string) => JSON.stringify(v.slice(0, 64)).slice(1, -1);
+        log(`${new Date().toISOString()} 200 /dev/login ${shown(user)} groups=${shown(groups.join('+')) || '—'}`);
         return;
       }
       if (url.pathname !== '/token') {

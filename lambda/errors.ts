@@ -39,7 +39,7 @@ export class BadRequestError extends TvmError {
   }
 }
 
-/** Kinds of Momento trouble, each with its answer (docs/architecture.md). */
+/** Kinds of Momento trouble, each with its answer (DESIGN.md §3/§5). */
 export type MomentoFailure =
   | 'auth' // PERMISSION_DENIED / UNAUTHENTICATED: Momento rejected the TVM's own key → 502
   | 'throttled' // RESOURCE_EXHAUSTED: Momento's auth rate limit → 429 + Retry-After

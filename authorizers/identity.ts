@@ -9,10 +9,10 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
  * 1–4 KB. Anything longer is refused before it is base64-decoded or JSON-parsed.
  */
 export const MAX_AUTHORIZATION_LENGTH = 8192;
-// One set of identity bounds for both functions (lambda/identity.ts). The authorizer refuses a request that
-// exceeds MAX_GROUPS or MAX_GROUP_LENGTH (truncating would hand out an arbitrary subset); claims longer than
-// MAX_CLAIM_LENGTH are dropped (never truncated) and a longer subject is refused.
-export { MAX_CLAIM_LENGTH, MAX_GROUP_LENGTH, MAX_GROUPS } from '../lambda/identity';
+// One set of identity bounds and one groups parser for both functions (common/groups.ts): a request that exceeds
+// MAX_GROUPS or MAX_GROUP_LENGTH is refused in both modes (truncating would hand out an arbitrary subset); claims
+// longer than MAX_CLAIM_LENGTH are dropped (never truncated) and a longer subject is refused.
+export { MAX_CLAIM_LENGTH, MAX_GROUP_LENGTH, MAX_GROUPS } from '../common/groups';
 /**
  * Subjects with this prefix are reserved for static API keys (`principalId` `apikey:<id>`). A JWT whose subject
  * starts with it is refused, so no IdP user can share an identity (and `{sub}`-templated scopes) with a key.

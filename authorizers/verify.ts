@@ -32,13 +32,12 @@ import {
 import type { Jwk } from 'aws-jwt-verify/jwk';
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { AuthConfig } from '../config/schema';
+import { parseGroupList } from '../common/groups';
 import {
   API_KEY_PRINCIPAL_PREFIX,
   AuthorizationDenied,
   MAX_AUTHORIZATION_LENGTH,
   MAX_CLAIM_LENGTH,
-  MAX_GROUP_LENGTH,
-  MAX_GROUPS,
   type DenyReason,
   type VerifiedIdentity,
 } from './identity';
@@ -159,24 +158,16 @@ export function createJwtVerifier(auth: AuthorizerAuthConfig, options: JwtVerifi
 }
 
 /**
- * Reads the groups claim: an array of strings (other elements dropped) or a space/comma separated string;
- * absent → no groups. Any other type, more than {@link MAX_GROUPS} groups or a group longer than
- * {@link MAX_GROUP_LENGTH} refuses the request: truncating would hand out an arbitrary subset, and an
- * oversized claim is not something a sane IdP issues.
+ * Reads the groups claim with the one parser both functions use (common/groups.ts): an array of strings (other
+ * elements dropped) or a space/comma separated string; absent → no groups. Any other type, more than MAX_GROUPS
+ * groups or a group longer than MAX_GROUP_LENGTH refuses the request.
  *
  * @throws AuthorizationDenied
  */
 export function groupsFromClaim(value: unknown): string[] {
-  let raw: unknown[];
-  if (value === undefined) return [];
-  if (typeof value === 'string') raw = value.split(/[\s,]+/);
-  else if (Array.isArray(value)) raw = value;
-  else throw new AuthorizationDenied('groups-claim-invalid');
-  // A Set of strings: group names like "__proto__" stay plain values and never become object keys.
-  const groups = [...new Set(raw.filter((g): g is string => typeof g === 'string' && g !== ''))];
-  if (groups.length > MAX_GROUPS) throw new AuthorizationDenied('too-many-groups');
-  if (groups.some((g) => g.length > MAX_GROUP_LENGTH)) throw new AuthorizationDenied('group-too-long');
-  return groups;
+  const result = parseGroupList(value);
+  if (!result.ok) throw new AuthorizationDenied(result.problem);
+  return [...result.groups];
 }
 
 const claimOf = (payload: JwtPayload, name: string): unknown =>

@@ -1,4 +1,4 @@
-/* global window, document, location, URLSearchParams, setInterval */
+/* global window, document, location, URL, URLSearchParams, setInterval */
 /**
  * Demo page for the token vending machine's browser client. Works from any origin: the TVM URL comes from
  * `?tvm=` (default http://localhost:8787/token). Never displays or logs the token itself.
@@ -17,11 +17,26 @@ const MAX_ROWS = 100;
 
 const params = new URLSearchParams(location.search);
 
-/** `abc` → `Bearer abc`; a value that already names its scheme (`Bearer abc`) is sent as is. */
+/**
+ * The `Authorization` value, sent exactly as given: in Cognito mode the ID token itself (`Authorization: <ID
+ * token>`), in Lambda-authorizer mode `Bearer <JWT>` or `ApiKey <id>.<secret>`. Local sign-in fills in the right
+ * form for the dev server's mode.
+ */
 function toAuthHeader(value) {
   const trimmed = (value ?? '').trim();
-  if (trimmed === '') return undefined;
-  return /\s/.test(trimmed) ? trimmed : `Bearer ${trimmed}`;
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** The dev server's local sign-in next to its token URL (http://localhost:8787/token → …/dev/login). */
+function devLoginUrl(tvmUrl) {
+  try {
+    const url = new URL(tvmUrl, location.href);
+    url.pathname = url.pathname.replace(/\/token$/, '/dev/login');
+    url.search = '';
+    return url;
+  } catch {
+    return undefined;
+  }
 }
 
 function numberParam(name) {
@@ -121,6 +136,9 @@ function renderToken(token) {
   renderPermissions(token);
 }
 
+/** A 403 is an authenticated caller who may not have what it asked for: not a sign-in problem. */
+const isForbidden = (error) => error?.status === 403;
+
 function renderStatus() {
   const client = demo.client;
   if (!client) return;
@@ -128,7 +146,10 @@ function renderStatus() {
   const token = client.currentToken;
   let state = 'idle';
   let text = 'idle: no token';
-  if (s.haltedBy?.kind === 'auth') {
+  if (s.haltedBy?.kind === 'auth' && isForbidden(s.haltedBy)) {
+    state = 'error';
+    text = `not allowed (403 ${s.haltedBy.code})`;
+  } else if (s.haltedBy?.kind === 'auth') {
     state = 'auth';
     text = `sign-in needed (${s.haltedBy.status || 'no request'} ${s.haltedBy.code})`;
   } else if (s.haltedBy) {
@@ -160,7 +181,45 @@ function renderStatus() {
 function showAuthBanner(error) {
   const banner = $('auth-banner');
   banner.dataset.visible = error ? 'true' : 'false';
-  $('auth-banner-text').textContent = error ? `The TVM answered ${error.status || '—'} ${error.code}.` : '';
+  const forbidden = isForbidden(error);
+  banner.dataset.kind = forbidden ? 'forbidden' : 'sign-in';
+  $('auth-banner-title').textContent = forbidden ? 'Not allowed.' : 'Sign-in needed.';
+  $('auth-banner-text').textContent = error
+    ? `The TVM answered ${error.status || '—'} ${error.code}${error.detail ? `: ${error.detail}` : ''}.`
+    : '';
+  $('auth-banner-hint').textContent = forbidden
+    ? 'You are signed in, but your tiers do not allow this request: ask for less (e.g. a shorter ttl) or sign in as a user in another group.'
+    : 'Sign in locally below (npm run dev), or paste an ID token and press “Use this token”.';
+}
+
+/** Local sign-in against the dev server: GET /dev/login?user=…&groups=… → the Authorization value to send. */
+async function signInLocally() {
+  const url = devLoginUrl(config.tvmUrl);
+  const status = $('login-status');
+  if (!url) {
+    status.textContent = 'the token URL is not a dev server URL';
+    return;
+  }
+  url.searchParams.set('user', $('login-user').value.trim() || 'dev-user');
+  url.searchParams.set('groups', $('login-groups').value.replace(/\s+/g, ''));
+  status.textContent = 'signing in…';
+  let answer;
+  try {
+    const res = await window.fetch(url);
+    if (!res.ok) throw new Error(`${res.status}`);
+    answer = await res.json();
+  } catch (err) {
+    // 404: local sign-in is off (a real MOMENTO_API_KEY without --allow-dev-login) or the mode needs none.
+    status.textContent = `local sign-in failed (${err instanceof Error ? err.message : 'network error'}); is npm run dev running with local sign-in on?`;
+    record({ type: 'error', status: 0, code: 'dev-login-failed' });
+    return;
+  }
+  authHeader = toAuthHeader(answer.authorization);
+  status.textContent = `signed in as ${$('login-user').value.trim() || 'dev-user'}`;
+  showAuthBanner(undefined);
+  demo.client.reset();
+  demo.client.start();
+  renderStatus();
 }
 
 /** Calls `getToken()` n times at once; with no fresh token this must cause exactly one request. */
@@ -264,6 +323,11 @@ async function main() {
     authHeader = toAuthHeader($('id-token').value);
     showAuthBanner(undefined);
     client.start();
+  });
+  $('btn-login').addEventListener('click', () => void signInLocally());
+  $('login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void signInLocally();
   });
   $('btn-clear-token').addEventListener('click', () => {
     // Signing out: the next user must not get this user's token.

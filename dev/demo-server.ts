@@ -1,11 +1,13 @@
 /**
  * Serves the demo page and the built browser client on 127.0.0.1 — for `npm run dev` and the browser test.
- * A fixed file map, not a directory listing: nothing outside these files can be asked for.
+ * A fixed file map, not a directory listing: nothing outside these files can be asked for. Like the token server,
+ * it answers only requests whose `Host` is this machine at its own port (dev/host-guard.ts).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { refuseForeignHost } from './host-guard';
 
 const DEMO_DIR = path.resolve(__dirname, '..', 'demo');
 // Scripts only from this server: `?client=<module URL>` (demo/demo.js) must not import another origin's code
@@ -30,8 +32,13 @@ export interface DemoServer {
  *
  * @param options.port port to listen on; 0 picks a free one
  * @param options.clientFile the built client (client/build.ts `buildClient()`), served at /client/tvm-client.js
+ * @param options.log where a refused request is reported (default: nowhere)
  */
-export async function startDemoServer(options: { port: number; clientFile: string }): Promise<DemoServer> {
+export async function startDemoServer(options: {
+  port: number;
+  clientFile: string;
+  log?: (line: string) => void;
+}): Promise<DemoServer> {
   const { clientFile } = options;
   const files: Record<string, string> = {
     '/': path.join(DEMO_DIR, 'index.html'),
@@ -41,6 +48,10 @@ export async function startDemoServer(options: { port: number; clientFile: strin
     '/client/tvm-client.js.map': `${clientFile}.map`,
   };
   const server = http.createServer((req, res) => {
+    if (refuseForeignHost(req, res, (server.address() as AddressInfo).port)) {
+      options.log?.(`${new Date().toISOString()} 403 host-not-allowed on the demo server`);
+      return;
+    }
     const file = files[new URL(req.url ?? '/', 'http://127.0.0.1').pathname];
     if (!file) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');

@@ -6,7 +6,12 @@
  * JWKS, or a local issuer offline); authorizer (the real authorizer code, against a local issuer offline).
  * Without MOMENTO_API_KEY it mints from the embedded fake Momento service — tokens for local development only.
  *
+ * Both servers answer only requests whose `Host` is this machine (localhost, 127.0.0.1, [::1]) at their own port
+ * (dev/host-guard.ts). `GET /dev/login` (local sign-in) is off when a real MOMENTO_API_KEY is set, unless
+ * `--allow-dev-login` turns it on.
+ *
  * Usage: npm run dev -- [--config <file>] [--port 8787] [--demo-port 8080 | --no-demo] [--local-auth]
+ *                       [--allow-dev-login]
  */
 import { randomUUID, createHash } from 'node:crypto';
 import * as http from 'node:http';
@@ -16,11 +21,13 @@ import { parseArgs } from 'node:util';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { validateConfig, type ResolvedConfig } from '../config/schema';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
-import { preflightResponse, problemResponse, corsHeaders } from '../lambda/http';
+import { problemBody, problemOf, type ProblemCode } from '../common/problems';
+import { CORS_EXPOSE_HEADERS, corsHeaders, preflightResponse, problemResponse } from '../lambda/http';
 import type { IssuanceEvent, Telemetry } from '../lambda/telemetry';
 import type { Minter } from '../lambda/types';
 import { createVendHandler, headerOf } from '../lambda/vend';
 import { startDemoServer } from './demo-server';
+import { refuseForeignHost } from './host-guard';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -39,6 +46,11 @@ export interface DevServerOptions {
   readonly localAuth?: boolean;
   /** Momento key; unset → the embedded fake. @default process.env.MOMENTO_API_KEY */
   readonly momentoApiKey?: string;
+  /**
+   * Serve `GET /dev/login` even with a real Momento key: anyone who can reach the port could then sign in as
+   * anyone, in any group, and mint real tokens with that key. @default false (with the fake it is always on)
+   */
+  readonly allowDevLogin?: boolean;
   /** Endpoint for a v2 key. @default process.env.MOMENTO_ENDPOINT ?? config.momento.endpoint */
   readonly momentoEndpoint?: string;
   /** Where request lines go. @default console.log */
@@ -57,8 +69,12 @@ export interface DevServer {
   readonly fake: boolean;
   /** Local sign-in for cognito/authorizer modes (undefined when verifying against a real pool). */
   readonly issuer: LocalIssuer | undefined;
+  /** Whether `GET /dev/login` is served (local issuer, and the fake Momento or `allowDevLogin`). */
+  readonly devLogin: boolean;
   /** Signs a local ID token for `user` in `groups` (local auth only). */
   login(user: string, groups: string[]): string;
+  /** The `Authorization` value this mode expects for an ID token: the raw token (cognito), `Bearer <JWT>` (authorizer). */
+  authorizationFor(idToken: string): string;
   close(): Promise<void>;
 }
 
@@ -144,8 +160,9 @@ async function createAuthEmulator(
       issuer,
       audience,
       emulate: async (authorization) => {
-        // The Cognito authorizer takes the raw ID token (a "Bearer " prefix is tolerated by API Gateway too).
-        const token = authorization?.replace(/^Bearer\s+/i, '');
+        // Exactly the documented form, `Authorization: <ID token>` (docs/decisions.md: whether API Gateway also
+        // takes "Bearer <ID token>" is not documented, so neither the docs nor the dev server rely on it).
+        const token = authorization?.trim();
         if (!token) return 'unauthorized';
         try {
           const payload = (await verify(token)) as Record<string, unknown>;
@@ -245,6 +262,27 @@ function send(res: http.ServerResponse, result: APIGatewayProxyResult): void {
   res.end(result.body);
 }
 
+/**
+ * A gateway response as the deployed stack answers it (lib/gateway-responses.ts): the same status, title,
+ * detail and fields, a request id, and the same headers (problem+json, no-store, `Vary: Origin`,
+ * `Access-Control-Expose-Headers`), with `Access-Control-Allow-Origin` for allowed origins.
+ */
+export function gatewayProblem(code: ProblemCode, cors: Record<string, string>): APIGatewayProxyResult {
+  const problem = problemOf(code);
+  const headers: Record<string, string> = {
+    ...cors,
+    'Access-Control-Expose-Headers': CORS_EXPOSE_HEADERS,
+    'Content-Type': 'application/problem+json',
+    'Cache-Control': 'no-store',
+  };
+  if (problem.retryAfterSeconds !== undefined) headers['Retry-After'] = String(problem.retryAfterSeconds);
+  return {
+    statusCode: problem.status!,
+    headers,
+    body: JSON.stringify(problemBody(code, problem.detail, randomUUID())),
+  };
+}
+
 /** One readable line per request: who, what was granted, how — never the token. */
 function devTelemetry(log: (line: string) => void): Telemetry {
   return {
@@ -267,6 +305,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false);
   const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log) });
   const allowOrigins = new Set(config.cors.allowOrigins);
+  // Local sign-in mints any identity on request: with a real key that means real tokens for anyone who can reach
+  // the port, so it needs the explicit flag then.
+  const devLogin = issuer !== undefined && (fake || options.allowDevLogin === true);
+  const authorizationFor = (idToken: string) => (config.auth.mode === 'authorizer' ? `Bearer ${idToken}` : idToken);
 
   const login = (user: string, groups: string[]): string => {
     if (!issuer) throw new Error('local sign-in is off: the config names a real user pool (use --local-auth)');
@@ -283,24 +325,36 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
 
   const server = http.createServer((req, res) => {
+    if (refuseForeignHost(req, res, (server.address() as AddressInfo).port)) {
+      log(
+        `${new Date().toISOString()} 403 host-not-allowed (Host: ${JSON.stringify((req.headers.host ?? '').slice(0, 100))})`,
+      );
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const origin = headerOf(req.headers as Record<string, string>, 'origin');
     const cors = corsHeaders(origin, allowOrigins);
     options.onRequest?.(req.method ?? 'GET', url.pathname, origin);
     void (async () => {
-      if (url.pathname === '/dev/login' && issuer) {
-        // Local sign-in for development: ?user=alice&groups=admins,members → a signed ID token.
-        const user = url.searchParams.get('user') ?? 'dev-user';
+      if (url.pathname === '/dev/login' && devLogin && req.method === 'GET') {
+        // Local sign-in for development: ?user=alice&groups=admins,members → a signed ID token, and the
+        // Authorization value this mode expects for it.
+        const user = url.searchParams.get('user') || 'dev-user';
         const groups = (url.searchParams.get('groups') ?? '').split(',').filter(Boolean);
+        const idToken = login(user, groups);
         send(res, {
           statusCode: 200,
           headers: { ...cors, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-          body: JSON.stringify({ idToken: login(user, groups) }),
+          body: JSON.stringify({ idToken, authorization: authorizationFor(idToken) }),
         });
+        // Printable and short in the log line: the names come from the query string.
+        const shown = (v: string) => JSON.stringify(v.slice(0, 64)).slice(1, -1);
+        log(`${new Date().toISOString()} 200 /dev/login ${shown(user)} groups=${shown(groups.join('+')) || '—'}`);
         return;
       }
       if (url.pathname !== '/token') {
-        send(res, problemResponse(404, 'not-found', 'the TVM serves GET /token', cors));
+        // What the stack's RouteNotFound gateway response answers.
+        send(res, gatewayProblem('not-found', cors));
         return;
       }
       if (req.method === 'OPTIONS') {
@@ -312,15 +366,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         'arn:aws:execute-api:local:000000000000:local/local/GET/token',
       );
       if (authorizer === 'unauthorized') {
-        // What the stack's UNAUTHORIZED gateway response answers, CORS headers included.
-        send(res, problemResponse(401, 'unauthorized', 'missing or invalid credentials', cors));
+        // What the stack's Unauthorized gateway response answers, CORS headers included.
+        send(res, gatewayProblem('unauthorized', cors));
         log(`${new Date().toISOString()} 401 unauthorized (gateway)`);
         return;
       }
       send(res, await handler(toEvent(req, url, authorizer)));
     })().catch((err: unknown) => {
       log(`dev server error: ${err instanceof Error ? err.name : typeof err}`);
-      send(res, problemResponse(500, 'internal', 'dev server error', cors));
+      send(res, problemResponse('internal', 'dev server error', cors));
     });
   });
   await new Promise<void>((resolve, reject) =>
@@ -333,6 +387,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       : await startDemoServer({
           port: options.demoPort ?? 8080,
           clientFile: await (await import('../client/build')).buildClient(),
+          log,
         });
   const demoPort = demo?.port;
 
@@ -342,7 +397,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     config,
     fake,
     issuer,
+    devLogin,
     login,
+    authorizationFor,
     async close() {
       server.closeAllConnections();
       await Promise.all([new Promise((r) => server.close(r)), demo?.close()]);
@@ -365,13 +422,20 @@ async function main(): Promise<void> {
       'demo-port': { type: 'string', default: '8080' },
       'local-auth': { type: 'boolean', default: false },
       'no-demo': { type: 'boolean', default: false },
+      'allow-dev-login': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const dev = await startDevServer({
     configPath: values.config,
     port: Number(values.port),
     demoPort: values['no-demo'] ? -1 : Number(values['demo-port']),
     localAuth: values['local-auth'],
+    allowDevLogin: values['allow-dev-login'],
   });
   const c = dev.config;
   const lines = [
@@ -384,12 +448,20 @@ async function main(): Promise<void> {
     ...c.tiers.map(
       (t) => `    ${t.name} (groups: ${t.groups.join(', ') || '—'}): ${t.permissions.map(describe).join('; ')}`,
     ),
-    dev.issuer
-      ? `  sign in:    curl '${dev.tokenUrl.replace('/token', '/dev/login')}?user=alice&groups=${c.tiers[0]?.groups[0] ?? ''}'  (local issuer, dev only)`
+    dev.devLogin
+      ? `  sign in:    curl '${dev.tokenUrl.replace('/token', '/dev/login')}?user=alice&groups=${firstGroup(c) ?? ''}'  (local issuer, dev only)`
       : '',
     '',
   ].filter((l) => l !== '');
   console.log(lines.join('\n'));
+  if (dev.issuer && !dev.fake)
+    console.log(
+      dev.devLogin
+        ? '\n  ⚠  --allow-dev-login WITH A REAL MOMENTO_API_KEY: GET /dev/login signs in ANYONE who can reach this port,\n' +
+            '  ⚠  as ANY user in ANY group, and /token then mints REAL Momento tokens with your key. Local use only.\n'
+        : '\n  ⚠  A real MOMENTO_API_KEY is set: GET /dev/login (local sign-in) is OFF. Send ID tokens of your own,\n' +
+            '  ⚠  or restart with --allow-dev-login to turn local sign-in on (it then mints real tokens for anyone).\n',
+    );
   if (dev.fake)
     console.log(
       '\n  ⚠  NO MOMENTO_API_KEY: minting with the EMBEDDED FAKE Momento service.\n' +
@@ -401,14 +473,25 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-/** The demo page URL; with local sign-in it carries a dev ID token for the first tier's first group. */
+/** The first group a tier names (for the printed sign-in example). */
+const firstGroup = (c: ResolvedConfig): string | undefined => c.tiers.find((t) => t.groups.length > 0)?.groups[0];
+
+/** The demo page URL for this TVM (the page offers local sign-in itself when /dev/login is on). */
 function demoLink(dev: DevServer): string {
   const url = new URL(dev.demoUrl!);
   url.searchParams.set('tvm', dev.tokenUrl);
-  const group = dev.config.tiers.find((t) => t.groups.length > 0)?.groups[0];
-  if (dev.issuer && group) url.searchParams.set('auth', dev.login('dev-user', [group]));
   return url.toString();
 }
+
+const USAGE = `Usage: npm run dev -- [options]
+
+  --config <file>      config file (default config/tvm.config.ts)
+  --port <n>           token server port (default 8787)
+  --demo-port <n>      demo page port (default 8080)
+  --no-demo            no demo page
+  --local-auth         local issuer even when the config names an existing Cognito pool
+  --allow-dev-login    serve GET /dev/login even with a real MOMENTO_API_KEY (mints real tokens for anyone)
+  -h, --help           this text`;
 
 function describe(p: ResolvedConfig['tiers'][number]['permissions'][number]): string {
   const target =

@@ -1,33 +1,41 @@
 /**
- * The TVM's error tree. Each error carries its HTTP status and a stable machine-readable code; they turn into
- * `application/problem+json` answers in one place (`errorResponse` in http.ts). Exceptions are for broken
- * things and for the upstream; policy decisions are values (see policy.ts).
+ * The TVM's error tree. Each error carries a stable machine-readable code from the one problem table
+ * (common/problems.ts), which gives its HTTP status and title; they turn into `application/problem+json` answers
+ * in one place (`errorResponse` in http.ts). Exceptions are for broken things and for the upstream; policy
+ * decisions are values (see policy.ts).
  */
+import { PROBLEMS, type FunctionProblemCode } from '../common/problems';
 
 /** Base of every error the TVM answers with a specific status. */
 export class TvmError extends Error {
   override readonly name: string = 'TvmError';
+  /** HTTP status of the answer (from the problem table). */
+  readonly status: number;
+  /** Seconds for the `Retry-After` header (429/503). @default the problem table's value for `code` */
+  readonly retryAfterSeconds: number | undefined;
   constructor(
-    /** HTTP status of the answer. */
-    readonly status: number,
-    /** Stable machine-readable code, e.g. `momento-unavailable`. */
-    readonly code: string,
+    /** Stable machine-readable code, e.g. `momento-unavailable`; its status comes from the problem table. */
+    readonly code: FunctionProblemCode,
     /** Human-readable detail safe to show to the caller (never a secret). */
     message: string,
     options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.retryAfterSeconds = options?.retryAfterSeconds;
+    const problem = PROBLEMS[code];
+    this.status = problem.status;
+    this.retryAfterSeconds =
+      options?.retryAfterSeconds ?? ('retryAfterSeconds' in problem ? problem.retryAfterSeconds : undefined);
   }
-  /** Seconds for the `Retry-After` header (429/503). */
-  readonly retryAfterSeconds: number | undefined;
 }
 
 /** 400: the request is malformed (unknown parameter, bad narrowing request, ttl not a number). */
 export class BadRequestError extends TvmError {
   override readonly name = 'BadRequestError';
-  constructor(code: string, message: string) {
-    super(400, code, message);
+  constructor(
+    code: 'unknown-parameter' | 'too-many-parameters' | 'bad-parameter' | 'query-too-long' | 'headers-too-large',
+    message: string,
+  ) {
+    super(code, message);
   }
 }
 
@@ -40,13 +48,13 @@ export type MomentoFailure =
   | 'rejected' // INVALID_ARGUMENT and friends: Momento refused what we asked → 502
   | 'internal'; // anything else from Momento → 502
 
-const FAILURE_ANSWER: Record<MomentoFailure, { status: number; retryAfter?: number; message: string }> = {
-  auth: { status: 502, message: 'Momento rejected the token vending machine’s API key' },
-  throttled: { status: 429, retryAfter: 1, message: 'Momento’s token rate limit was reached; retry shortly' },
-  unavailable: { status: 503, retryAfter: 2, message: 'Momento is unavailable; retry shortly' },
-  timeout: { status: 503, retryAfter: 2, message: 'Momento did not answer in time; retry shortly' },
-  rejected: { status: 502, message: 'Momento rejected the token request' },
-  internal: { status: 502, message: 'Momento failed to issue a token' },
+const FAILURE_MESSAGE: Record<MomentoFailure, string> = {
+  auth: 'Momento rejected the token vending machine’s API key',
+  throttled: 'Momento’s token rate limit was reached; retry shortly',
+  unavailable: 'Momento is unavailable; retry shortly',
+  timeout: 'Momento did not answer in time; retry shortly',
+  rejected: 'Momento rejected the token request',
+  internal: 'Momento failed to issue a token',
 };
 
 /** Momento (or the network to it) failed; `failure` says how. `grpcCode` is kept for logs and metrics. */
@@ -57,16 +65,25 @@ export class MomentoError extends TvmError {
     readonly grpcCode: number | undefined,
     options?: { cause?: unknown },
   ) {
-    const a = FAILURE_ANSWER[failure];
-    super(a.status, `momento-${failure}`, a.message, { cause: options?.cause, retryAfterSeconds: a.retryAfter });
+    super(`momento-${failure}`, FAILURE_MESSAGE[failure], { cause: options?.cause });
   }
 }
 
 /** 500: the TVM itself is misconfigured (secret missing or empty, bad key format). Logged with the reason. */
 export class MisconfiguredError extends TvmError {
   override readonly name = 'MisconfiguredError';
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(500, code, message, options);
+  constructor(
+    code:
+      | 'secret-missing'
+      | 'secret-empty'
+      | 'secret-invalid'
+      | 'secret-unreadable'
+      | 'momento-key-invalid'
+      | 'momento-endpoint-invalid',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
   }
 }
 
@@ -82,7 +99,7 @@ export class SecretUnavailableError extends TvmError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(503, 'secret-unavailable', 'The token vending machine could not read its key right now; retry shortly', {
+    super('secret-unavailable', 'The token vending machine could not read its key right now; retry shortly', {
       cause: options?.cause,
       retryAfterSeconds: 1,
     });

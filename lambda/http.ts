@@ -4,23 +4,14 @@
  * in one place.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { problemBody, problemOf, type ProblemCode } from '../common/problems';
 import { MisconfiguredError, TvmError } from './errors';
 import type { TokenBody } from './types';
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  405: 'Method Not Allowed',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 /** Headers a browser may send on `GET /token`, and read from our answers. */
 const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
-const CORS_EXPOSE_HEADERS = 'Retry-After';
+/** Headers a page may read from a TVM answer (used by the dev server's own answers too). */
+export const CORS_EXPOSE_HEADERS = 'Retry-After';
 
 /**
  * CORS headers for one request: the caller's origin is echoed only when it is on the allow-list. `Vary: Origin`
@@ -60,20 +51,26 @@ export function tokenResponse(body: TokenBody, cors: Record<string, string>): AP
   };
 }
 
-/** An RFC 9457 problem answer. */
+/**
+ * An RFC 9457 problem answer; status, title and (unless `extra` names one) `Retry-After` come from the problem
+ * table (common/problems.ts).
+ */
 export function problemResponse(
-  status: number,
-  code: string,
+  code: ProblemCode,
   detail: string | undefined,
   cors: Record<string, string>,
   extra: { requestId?: string; retryAfterSeconds?: number } = {},
 ): APIGatewayProxyResult {
+  const problem = problemOf(code);
+  if (problem.status === undefined) throw new Error(`problem ${code} has no fixed status`);
   const headers: Record<string, string> = { ...cors, ...NO_STORE, 'Content-Type': 'application/problem+json' };
-  if (extra.retryAfterSeconds !== undefined) headers['Retry-After'] = String(extra.retryAfterSeconds);
-  const body: Record<string, unknown> = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, code };
-  if (detail !== undefined) body.detail = detail;
-  if (extra.requestId !== undefined) body.requestId = extra.requestId;
-  return { statusCode: status, headers, body: JSON.stringify(body) };
+  const retryAfter = extra.retryAfterSeconds ?? problem.retryAfterSeconds;
+  if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
+  return {
+    statusCode: problem.status,
+    headers,
+    body: JSON.stringify(problemBody(code, detail, extra.requestId)),
+  };
 }
 
 /** What a caller reads for a 500 of ours; the reason (secret id, account, IAM hint) goes to the operator's log only. */
@@ -89,16 +86,15 @@ export function errorResponse(
   cors: Record<string, string>,
   requestId: string | undefined,
 ): APIGatewayProxyResult {
-  if (err instanceof MisconfiguredError)
-    return problemResponse(500, err.code, MISCONFIGURED_DETAIL, cors, { requestId });
+  if (err instanceof MisconfiguredError) return problemResponse(err.code, MISCONFIGURED_DETAIL, cors, { requestId });
   if (err instanceof TvmError) {
     // 5xx details come from our own fixed messages, never from the upstream's text.
-    return problemResponse(err.status, err.code, err.message, cors, {
+    return problemResponse(err.code, err.message, cors, {
       requestId,
       retryAfterSeconds: err.retryAfterSeconds,
     });
   }
-  return problemResponse(500, 'internal', 'unexpected error; quote the requestId when reporting it', cors, {
+  return problemResponse('internal', 'unexpected error; quote the requestId when reporting it', cors, {
     requestId,
   });
 }

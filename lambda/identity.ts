@@ -1,20 +1,15 @@
 /**
  * Who is calling, from what API Gateway verified — never from headers or the query string.
  *
- * Cognito mode: `requestContext.authorizer.claims` (every value a string; `cognito:groups` arrives as
- * "a,b", "[a b]" or a JSON array depending on the integration). Authorizer mode: the context our Lambda
- * authorizer returned (`groups` and `claims` as JSON strings, `principalId`). Open mode: anonymous.
+ * Cognito mode: `requestContext.authorizer.claims` (every value a string; `cognito:groups` arrives as "a,b" or,
+ * depending on the integration, "[a b]"). Authorizer mode: exactly the context our Lambda authorizer returns
+ * (authorizers/identity.ts `allowPolicy`: `principalId`, and `groups` / `claims` as JSON strings). Open mode:
+ * anonymous. Groups go through the one parser both functions use (common/groups.ts), with the same limits.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AuthConfig } from '../config/schema';
+import { MAX_CLAIM_LENGTH, parseGroupList, type GroupsProblem } from '../common/groups';
 import type { Principal } from './types';
-
-/** Most groups taken from one identity; more is a malformed or hostile token. */
-export const MAX_GROUPS = 100;
-/** Longest group name (Cognito's own limit). */
-export const MAX_GROUP_LENGTH = 128;
-/** Longest claim value taken into a principal (and into `{claims.x}` templates). */
-export const MAX_CLAIM_LENGTH = 256;
 
 /** The anonymous caller of open mode. */
 export const ANONYMOUS: Principal = Object.freeze({
@@ -24,31 +19,42 @@ export const ANONYMOUS: Principal = Object.freeze({
   source: 'anonymous',
 });
 
+/** Why no principal could be taken from a request (logged as the audit `reason`; never a claim value). */
+export type IdentityRefusal = 'no-identity' | 'wrong-client' | GroupsProblem;
+
+/** The outcome of {@link identify}. */
+export type Identification = { readonly principal: Principal } | { readonly refused: IdentityRefusal };
+
 /**
- * Normalizes a groups claim in any shape API Gateway or an IdP delivers: an array, a JSON array string,
- * "[a b]" (HTTP API style), or a comma/space separated string. Non-strings and empties are dropped.
+ * Unwraps Cognito's groups claim as API Gateway may pass it — "a,b", "[a b]", a JSON array string, or an array —
+ * into what the one group parser reads. The brackets are API Gateway's encoding, not part of a group name.
  */
-export function parseGroups(value: unknown): string[] {
-  let items: unknown[];
-  if (Array.isArray(value)) items = value;
-  else if (typeof value === 'string') {
-    const s = value.trim();
-    let parsed: unknown;
-    if (s.startsWith('[') && s.endsWith(']')) {
-      try {
-        parsed = JSON.parse(s);
-      } catch {
-        parsed = s.slice(1, -1).split(/[\s,]+/);
-      }
-    }
-    items = Array.isArray(parsed) ? parsed : s.split(/[\s,]+/);
-  } else return [];
-  const groups = new Set<string>();
-  for (const g of items) {
-    if (typeof g === 'string' && g !== '' && g.length <= MAX_GROUP_LENGTH) groups.add(g);
-    if (groups.size >= MAX_GROUPS) break;
+function cognitoGroups(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const s = value.trim();
+  if (!(s.startsWith('[') && s.endsWith(']'))) return s;
+  try {
+    const parsed: unknown = JSON.parse(s);
+    if (Array.isArray(parsed)) return parsed;
+  } catch {
+    // "[a b]": not JSON, brackets around a space-separated list
   }
-  return [...groups];
+  return s.slice(1, -1);
+}
+
+/**
+ * The authorizer context's `groups`: exactly the form our authorizer produces, a JSON array of strings in a
+ * string. Anything else (a bare string, a JSON string, an array of non-strings, no value) → no groups.
+ */
+function authorizerGroups(value: unknown): readonly string[] {
+  if (typeof value !== 'string') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  return Array.isArray(parsed) && parsed.every((g) => typeof g === 'string') ? parsed : [];
 }
 
 /** Claims as a plain null-prototype record of bounded strings (so `__proto__` is just a name). */
@@ -82,41 +88,55 @@ export interface IdentityOptions {
 }
 
 /**
- * The principal for this request, or `undefined` when the mode requires a verified identity and API Gateway
- * passed none (a wiring mistake: answer 401, never fall back to anonymous).
+ * The principal for this request, or why there is none: the mode requires a verified identity and API Gateway
+ * passed none (a wiring mistake: answer 401, never fall back to anonymous), the ID token belongs to another app
+ * client, or the groups exceed the bounds both functions enforce (common/groups.ts).
  */
+export function identify(
+  event: Pick<APIGatewayProxyEvent, 'requestContext'>,
+  auth: AuthConfig,
+  options: IdentityOptions = {},
+): Identification {
+  if (auth.mode === 'open') return { principal: ANONYMOUS };
+  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  if (!authorizer) return { refused: 'no-identity' };
+  if (auth.mode === 'cognito') {
+    const raw = authorizer.claims as Record<string, unknown> | undefined;
+    const claims = toClaims(raw);
+    const id = claims[auth.tokenIdClaim];
+    if (!id) return { refused: 'no-identity' };
+    // API Gateway's Cognito authorizer accepts an ID token from ANY app client of the pool; only ours may vend.
+    const clients = options.cognitoClientIds;
+    if (clients !== undefined && (claims.token_use !== 'id' || claims.aud === undefined || !clients.has(claims.aud)))
+      return { refused: 'wrong-client' };
+    // From the raw claim: toClaims drops any claim over 256 characters, which would silently cost a user in
+    // many groups every one of them; the group parser refuses what exceeds its bounds instead.
+    const value = raw !== null && typeof raw === 'object' ? cognitoGroups(raw['cognito:groups']) : undefined;
+    const groups = parseGroupList(value);
+    if (!groups.ok) return { refused: groups.problem };
+    return { principal: { id, groups: groups.groups, claims, source: 'cognito' } };
+  }
+  const id =
+    typeof authorizer.principalId === 'string' && authorizer.principalId !== '' ? authorizer.principalId : undefined;
+  if (!id) return { refused: 'no-identity' };
+  const groups = parseGroupList(authorizerGroups(authorizer.groups));
+  if (!groups.ok) return { refused: groups.problem };
+  return {
+    principal: {
+      id,
+      groups: groups.groups,
+      claims: toClaims(parseJsonObject(authorizer.claims)),
+      source: 'authorizer',
+    },
+  };
+}
+
+/** {@link identify} without the reason: the principal, or `undefined` when there is none. */
 export function principalFrom(
   event: Pick<APIGatewayProxyEvent, 'requestContext'>,
   auth: AuthConfig,
   options: IdentityOptions = {},
 ): Principal | undefined {
-  if (auth.mode === 'open') return ANONYMOUS;
-  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
-  if (!authorizer) return undefined;
-  if (auth.mode === 'cognito') {
-    const raw = authorizer.claims as Record<string, unknown> | undefined;
-    const claims = toClaims(raw);
-    const id = claims[auth.tokenIdClaim];
-    if (!id) return undefined;
-    // API Gateway's Cognito authorizer accepts an ID token from ANY app client of the pool; only ours may vend.
-    const clients = options.cognitoClientIds;
-    if (clients !== undefined && (claims.token_use !== 'id' || claims.aud === undefined || !clients.has(claims.aud)))
-      return undefined;
-    // From the raw claim: parseGroups bounds it (100 × 128), while toClaims drops any claim over 256 characters,
-    // which silently cost a user in many groups every one of them.
-    const groups = raw !== null && typeof raw === 'object' ? parseGroups(raw['cognito:groups']) : [];
-    return { id, groups, claims, source: 'cognito' };
-  }
-  const id =
-    typeof authorizer.principalId === 'string' && authorizer.principalId !== '' ? authorizer.principalId : undefined;
-  if (!id) return undefined;
-  let groups: string[] = [];
-  if (typeof authorizer.groups === 'string') {
-    try {
-      groups = parseGroups(JSON.parse(authorizer.groups));
-    } catch {
-      groups = [];
-    }
-  }
-  return { id, groups, claims: toClaims(parseJsonObject(authorizer.claims)), source: 'authorizer' };
+  const result = identify(event, auth, options);
+  return 'principal' in result ? result.principal : undefined;
 }

@@ -15,6 +15,7 @@ import {
   MAX_TOKEN_ID_LENGTH,
   PLACEHOLDER,
 } from '../config/schema';
+import { PROBLEMS, type FunctionProblemCode } from '../common/problems';
 import type { Grant, Principal } from './types';
 
 /** What the caller asked for (already syntax-checked by request.ts); every field only narrows. */
@@ -33,6 +34,12 @@ export interface ScopeRequest {
   readonly ttlSeconds?: number;
 }
 
+/** The codes a policy decision may deny with. */
+export type DenyCode = Extract<
+  FunctionProblemCode,
+  'no-tier' | 'claim-unusable' | 'scope-not-granted' | 'scope-too-large' | 'ttl-exceeds-tier'
+>;
+
 export type Decision =
   | {
       readonly outcome: 'granted';
@@ -45,8 +52,9 @@ export type Decision =
   | {
       readonly outcome: 'denied';
       /** 403 when the principal may not have it, 400 when the request cannot be served as asked. */
-      readonly status: 400 | 403;
-      readonly code: string;
+      readonly status: number;
+      /** The problem code (common/problems.ts): its table entry gives the same status. */
+      readonly code: DenyCode;
       readonly detail: string;
       readonly tiers: readonly string[];
     };
@@ -87,14 +95,14 @@ export class PolicyEngine {
   decide(principal: Principal, request: ScopeRequest = {}): Decision {
     const tiers = this.tiersOf(principal);
     const tierNames = tiers.map((t) => t.name);
-    const deny = (status: 400 | 403, code: string, detail: string): Decision => ({
+    const deny = (code: DenyCode, detail: string): Decision => ({
       outcome: 'denied',
-      status,
+      status: PROBLEMS[code].status,
       code,
       detail,
       tiers: tierNames,
     });
-    if (tiers.length === 0) return deny(403, 'no-tier', 'your verified groups grant no tier');
+    if (tiers.length === 0) return deny('no-tier', 'your verified groups grant no tier');
 
     const ceiling: Grant[] = [];
     const tierCeilings: { grants: Grant[]; maxTtl: number }[] = [];
@@ -103,7 +111,7 @@ export class PolicyEngine {
       for (const [i, p] of tier.permissions.entries()) {
         const resolved = resolveTemplates(p, principal);
         if (typeof resolved === 'string')
-          return deny(403, 'claim-unusable', `grant ${tier.name}.permissions[${i}] needs ${resolved}`);
+          return deny('claim-unusable', `grant ${tier.name}.permissions[${i}] needs ${resolved}`);
         grants.push(resolved);
       }
       ceiling.push(...grants);
@@ -114,11 +122,10 @@ export class PolicyEngine {
     }
 
     const narrowed = narrow(dedupe(ceiling), request);
-    if (typeof narrowed === 'string') return deny(403, 'scope-not-granted', narrowed);
-    if (narrowed.length === 0) return deny(403, 'scope-not-granted', 'nothing you asked for is granted to your tiers');
+    if (typeof narrowed === 'string') return deny('scope-not-granted', narrowed);
+    if (narrowed.length === 0) return deny('scope-not-granted', 'nothing you asked for is granted to your tiers');
     if (narrowed.length > MAX_STATEMENTS)
       return deny(
-        400,
         'scope-too-large',
         `the request expands to ${narrowed.length} statements; Momento allows ${MAX_STATEMENTS}`,
       );
@@ -131,7 +138,7 @@ export class PolicyEngine {
     let ttlSeconds = Math.min(this.config.token.defaultTtlSeconds, ttlCeiling);
     if (request.ttlSeconds !== undefined) {
       if (request.ttlSeconds > ttlCeiling)
-        return deny(403, 'ttl-exceeds-tier', `ttl ${request.ttlSeconds} exceeds your maximum of ${ttlCeiling} seconds`);
+        return deny('ttl-exceeds-tier', `ttl ${request.ttlSeconds} exceeds your maximum of ${ttlCeiling} seconds`);
       ttlSeconds = request.ttlSeconds;
     }
 
@@ -266,7 +273,20 @@ function narrow(ceiling: Grant[], req: ScopeRequest): Grant[] | string {
   for (const p of req.keyPrefixes ?? [])
     if (!out.some((g) => g.type === 'cache' && g.keyPrefix === p))
       return `key prefix "${p}" is not granted to your tiers`;
-  return dedupe(out);
+  return mergeCovered(dedupe(out));
+}
+
+/**
+ * Drops every statement another statement of the list already covers (same kind, same or wider cache, key or
+ * topic scope, same or stronger role), e.g. `readonly user/u1/x/` next to `readwrite user/u1/x/`. Such pairs come
+ * from overlapping tiers; each would count against Momento's statement limit while granting nothing more.
+ * Order is kept; of two equal statements the first stays. The token's rights and ttl ceiling are unchanged: a
+ * dropped statement is within the one kept, and every tier that grants the kept one also grants it.
+ */
+export function mergeCovered(grants: readonly Grant[]): Grant[] {
+  return grants.filter(
+    (g, i) => !grants.some((h, j) => j !== i && isWithin([g], [h]) && !(j > i && isWithin([h], [g]))),
+  );
 }
 
 /** For tests and audits: is every granted statement covered by some ceiling statement of the same kind? */

@@ -81,13 +81,16 @@ export function parseScopeRequest(
   if (keyPrefixes) request.keyPrefixes = keyPrefixes;
   const access = get('access');
   if (access) {
-    if (access.length !== 1 || (access[0] !== 'read' && access[0] !== 'full'))
+    if (access.length > 1) throw new BadRequestError('bad-parameter', 'access takes one value; it was given more');
+    if (access[0] !== 'read' && access[0] !== 'full')
       throw new BadRequestError('bad-parameter', 'access must be "read" or "full"');
     if (access[0] === 'read') request.readOnly = true;
   }
   const ttl = get('ttl');
   if (ttl) {
-    const n = ttl.length === 1 && /^\d{1,6}$/.test(ttl[0]!) ? Number(ttl[0]) : NaN;
+    // A repeat is reported as such: `ttl=600&ttl=700` is not a range problem, and neither value wins.
+    if (ttl.length > 1) throw new BadRequestError('bad-parameter', 'ttl takes one value; it was given more');
+    const n = /^\d{1,6}$/.test(ttl[0]!) ? Number(ttl[0]) : NaN;
     if (!Number.isInteger(n) || n < 60 || n > MAX_TTL_SECONDS)
       throw new BadRequestError('bad-parameter', `ttl must be a whole number of seconds from 60 to ${MAX_TTL_SECONDS}`);
     request.ttlSeconds = n;

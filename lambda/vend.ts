@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { ResolvedConfig } from '../config/schema';
 import { MisconfiguredError, MomentoError, SecretUnavailableError, TvmError } from './errors';
 import { corsHeaders, errorResponse, problemResponse, tokenResponse } from './http';
-import { principalFrom } from './identity';
+import { identify } from './identity';
 import { PolicyEngine } from './policy';
 import { checkHeaders, parseScopeRequest } from './request';
 import type { IssuanceEvent, Telemetry } from './telemetry';
@@ -94,25 +94,25 @@ export function createVendHandler(deps: VendDeps): VendHandler {
 
     try {
       if (event.httpMethod !== undefined && event.httpMethod !== 'GET')
-        return finish(withAllow(problemResponse(405, 'method-not-allowed', 'use GET', cors, { requestId })), 'denied', {
+        return finish(withAllow(problemResponse('method-not-allowed', 'use GET', cors, { requestId })), 'denied', {
           code: 'method-not-allowed',
         });
+      // Identity first: a signed-in caller's malformed request is audited with its principal, not as anonymous.
+      const identity = identify(event, config.auth, identityOptions);
+      if ('refused' in identity)
+        return finish(
+          problemResponse('unauthenticated', 'no verified identity reached the function', cors, { requestId }),
+          'denied',
+          { code: 'unauthenticated', reason: identity.refused },
+        );
+      const principal = identity.principal;
+      audit = { ...audit, principalId: principal.id, source: principal.source, groups: principal.groups };
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
-      const principal = principalFrom(event, config.auth, identityOptions);
-      if (!principal)
-        return finish(
-          problemResponse(401, 'unauthenticated', 'no verified identity reached the function', cors, { requestId }),
-          'denied',
-          {
-            code: 'unauthenticated',
-          },
-        );
-      audit = { ...audit, principalId: principal.id, source: principal.source, groups: principal.groups };
 
       const decision = policy.decide(principal, request);
       if (decision.outcome === 'denied')
-        return finish(problemResponse(decision.status, decision.code, decision.detail, cors, { requestId }), 'denied', {
+        return finish(problemResponse(decision.code, decision.detail, cors, { requestId }), 'denied', {
           code: decision.code,
           tiers: decision.tiers,
         });
@@ -135,7 +135,7 @@ export function createVendHandler(deps: VendDeps): VendHandler {
       const mint = async (): Promise<MintedToken> => {
         const wait = callerLimit?.take(caller) ?? 0;
         if (wait > 0)
-          throw new TvmError(429, 'caller-rate-limited', 'too many new tokens for this caller; retry later', {
+          throw new TvmError('caller-rate-limited', 'too many new tokens for this caller; retry later', {
             retryAfterSeconds: wait,
           });
         const t0 = performance.now();

@@ -4,6 +4,7 @@
  * origin can read them exactly like the function's own errors (docs/architecture.md, "HTTP contract").
  */
 import { aws_apigateway as apigw } from 'aws-cdk-lib';
+import { problemOf, type ProblemCode } from '../common/problems';
 
 /** One gateway response: which API Gateway answer, its status and the problem `code`. */
 export interface ProblemGatewayResponse {
@@ -14,71 +15,33 @@ export interface ProblemGatewayResponse {
   readonly status?: number;
   readonly title: string;
   /** Stable machine-readable code, kebab-case like the function's codes. */
-  readonly code: string;
+  readonly code: ProblemCode;
   /** Fixed detail; undefined uses API Gateway's own message (`$context.error.messageString`). */
   readonly detail?: string;
   /** Seconds for `Retry-After`. */
   readonly retryAfterSeconds?: number;
 }
 
+/** A gateway response whose status, title, detail and `Retry-After` come from the problem table. */
+const fromTable = (id: string, type: apigw.ResponseType, code: ProblemCode): ProblemGatewayResponse => {
+  const p = problemOf(code);
+  return { id, type, code, status: p.status, title: p.title, detail: p.detail, retryAfterSeconds: p.retryAfterSeconds };
+};
+
 /**
- * The gateway responses the TVM customizes. The DEFAULT_* families catch every other API Gateway error; the
- * explicit ones get a fixed status and code clients can switch on.
+ * The gateway responses the TVM customizes (texts in common/problems.ts). The DEFAULT_* families catch every
+ * other API Gateway error; the explicit ones get a fixed status and code clients can switch on.
  */
 export const PROBLEM_GATEWAY_RESPONSES: readonly ProblemGatewayResponse[] = [
-  {
-    id: 'Unauthorized',
-    type: apigw.ResponseType.UNAUTHORIZED,
-    status: 401,
-    title: 'Unauthorized',
-    code: 'unauthorized',
-    detail: 'missing or invalid credentials; sign in again',
-  },
-  {
-    id: 'AccessDenied',
-    type: apigw.ResponseType.ACCESS_DENIED,
-    status: 403,
-    title: 'Forbidden',
-    code: 'access-denied',
-    detail: 'the credentials were not accepted for this API',
-  },
-  {
-    id: 'Throttled',
-    type: apigw.ResponseType.THROTTLED,
-    status: 429,
-    title: 'Too Many Requests',
-    code: 'throttled',
-    detail: 'request rate limit exceeded; retry shortly',
-    retryAfterSeconds: 1,
-  },
-  {
-    id: 'WafFiltered',
-    type: apigw.ResponseType.WAF_FILTERED,
-    status: 403,
-    title: 'Forbidden',
-    code: 'blocked',
-    detail: 'the request was blocked by the web application firewall',
-  },
-  {
-    // API Gateway says 403 "Missing Authentication Token" for any route it does not have.
-    id: 'RouteNotFound',
-    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    status: 404,
-    title: 'Not Found',
-    code: 'not-found',
-    detail: 'no such route; the API serves GET /token',
-  },
-  {
-    id: 'IntegrationTimeout',
-    type: apigw.ResponseType.INTEGRATION_TIMEOUT,
-    status: 504,
-    title: 'Gateway Timeout',
-    code: 'timeout',
-    detail: 'the token vending function did not answer in time; retry shortly',
-    retryAfterSeconds: 2,
-  },
-  { id: 'Default4xx', type: apigw.ResponseType.DEFAULT_4XX, title: 'Request Rejected', code: 'rejected' },
-  { id: 'Default5xx', type: apigw.ResponseType.DEFAULT_5XX, title: 'Gateway Error', code: 'gateway-error' },
+  fromTable('Unauthorized', apigw.ResponseType.UNAUTHORIZED, 'unauthorized'),
+  fromTable('AccessDenied', apigw.ResponseType.ACCESS_DENIED, 'access-denied'),
+  fromTable('Throttled', apigw.ResponseType.THROTTLED, 'throttled'),
+  fromTable('WafFiltered', apigw.ResponseType.WAF_FILTERED, 'blocked'),
+  // API Gateway says 403 "Missing Authentication Token" for any route it does not have.
+  fromTable('RouteNotFound', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'not-found'),
+  fromTable('IntegrationTimeout', apigw.ResponseType.INTEGRATION_TIMEOUT, 'timeout'),
+  fromTable('Default4xx', apigw.ResponseType.DEFAULT_4XX, 'rejected'),
+  fromTable('Default5xx', apigw.ResponseType.DEFAULT_5XX, 'gateway-error'),
 ];
 
 /**

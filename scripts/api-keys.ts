@@ -1,7 +1,9 @@
 /**
  * Ops helper for the authorizer's static API keys (`npm run apikeys -- <command>`).
  *
- *   create <id> --group <g> [--group <g2>] [--json]   new key: prints it once, plus the entry to store
+ *   create <id> --group <g> [--group <g2>] [--config <file>] [--json]
+ *                                                     new key: prints it once, plus the entry to store; every
+ *                                                     group must be named by a tier of the config
  *   hash                                              reads a key on stdin, prints its stored entry digest
  *   check <file|->                                    validates an API-keys secret document
  *
@@ -18,6 +20,8 @@ import {
   parseApiKeysDocument,
   splitApiKey,
 } from '../authorizers/api-keys';
+import type { ResolvedConfig } from '../config/schema';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
 
 /** Where the CLI writes, and how it reads stdin (injected for tests). */
 export interface ApiKeysIo {
@@ -25,14 +29,17 @@ export interface ApiKeysIo {
   err(line: string): void;
   readStdin(): Promise<string>;
   readFile(path: string): string;
+  /** Loads and validates a config file (the tiers name the groups a key may be in). */
+  loadConfig(path: string): ResolvedConfig;
 }
 
 /** The usage text. */
 export const USAGE = `Usage: npm run apikeys -- <command>
 
-  create <id> --group <group> [--group <group2>] [--json]
+  create <id> --group <group> [--group <group2>] [--config <file>] [--json]
       Create a key for a server-to-server caller. The key is printed once; only its SHA-256 is stored.
-      <id>: 1-64 lower-case letters, digits or inner hyphens.
+      <id>: 1-64 lower-case letters, digits or inner hyphens. Every group must be named by a tier of the
+      config (default ${DEFAULT_CONFIG_FILE}): a key in no tier's group would get nothing.
   hash
       Read a key ("<id>.<secret>") on stdin and print the entry digest it needs in the secret.
   check <file | ->
@@ -52,6 +59,7 @@ export const processIo: ApiKeysIo = {
   err: (line) => process.stderr.write(`${line}\n`),
   readStdin: () => readAll(process.stdin),
   readFile: (path) => readFileSync(path, 'utf8'),
+  loadConfig: (path) => loadConfigFile(path),
 };
 
 /**
@@ -68,6 +76,7 @@ export async function run(argv: readonly string[], io: ApiKeysIo): Promise<numbe
       strict: true,
       options: {
         group: { type: 'string', multiple: true },
+        config: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,6 +93,15 @@ export async function run(argv: readonly string[], io: ApiKeysIo): Promise<numbe
         const groups = values.group ?? [];
         if (groups.length === 0)
           throw new UsageError('create needs at least one --group (a key with no group gets no tier)');
+        const config = io.loadConfig(values.config ?? DEFAULT_CONFIG_FILE);
+        const named = new Set(config.tiers.flatMap((t) => t.groups));
+        const unknown = groups.filter((g) => !named.has(g));
+        if (unknown.length > 0)
+          throw new UsageError(
+            `no tier of ${values.config ?? DEFAULT_CONFIG_FILE} names the group${unknown.length > 1 ? 's' : ''} ` +
+              `${unknown.map((g) => `"${g}"`).join(', ')} (a key in it would get no tier); ` +
+              `tiers name: ${[...named].join(', ') || 'no group'}`,
+          );
         let created;
         try {
           created = generateApiKey(id, groups);

@@ -1,5 +1,16 @@
 import { hashApiKeySecret, parseApiKeysDocument, verifyApiKey } from '../../authorizers/api-keys';
-import { run, type ApiKeysIo } from '../../scripts/api-keys';
+import { validateConfig } from '../../config/schema';
+import authorizerConfig from '../../config/examples/authorizer.config';
+import { processIo, run, type ApiKeysIo } from '../../scripts/api-keys';
+
+/** The authorizer example with tiers naming the groups these tests use. */
+const CONFIG = validateConfig({
+  ...authorizerConfig,
+  tiers: [
+    { ...authorizerConfig.tiers[0]!, groups: ['admins', 'ops'] },
+    { ...authorizerConfig.tiers[1]!, groups: ['g'] },
+  ],
+});
 
 function io(stdin = '', files: Record<string, string> = {}) {
   const out: string[] = [];
@@ -13,6 +24,7 @@ function io(stdin = '', files: Record<string, string> = {}) {
         throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
       return files[path]!;
     },
+    loadConfig: () => CONFIG,
   };
   return { value, out, err };
 }
@@ -45,6 +57,33 @@ describe('Script: api-keys', () => {
       expect(t.out).toHaveLength(1);
       const { key, entry } = JSON.parse(t.out[0]!) as { key: string; entry: { sha256: string } };
       expect(entry.sha256).toBe(hashApiKeySecret(key.split('.')[1]!));
+    });
+
+    it('refuses a group no tier names (a key in it would get nothing), and prints no key', async () => {
+      const t = io();
+      expect(await run(['create', 'svc-a', '--group', 'admins', '--group', 'nosuch'], t.value)).toBe(2);
+      expect(t.err.join('\n')).toMatch(
+        /names the group "nosuch" \(a key in it would get no tier\); tiers name: admins, ops, g/,
+      );
+      expect(t.out).toEqual([]);
+    });
+
+    it('checks the groups against the default config file, or the one --config names', async () => {
+      // Prepare: the real loader with captured output.
+      const t = io();
+      const real: ApiKeysIo = { ...t.value, loadConfig: processIo.loadConfig };
+      // Act & Assess: config/tvm.config.ts names "admins"; the authorizer example names "admin".
+      expect(await run(['create', 'svc-a', '--group', 'admins', '--json'], real)).toBe(0);
+      expect(
+        await run(['create', 'svc-a', '--group', 'admins', '--config', 'config/examples/authorizer.config.ts'], real),
+      ).toBe(2);
+      expect(t.err.join('\n')).toMatch(/no tier of config\/examples\/authorizer\.config\.ts names the group "admins"/);
+      expect(
+        await run(
+          ['create', 'svc-a', '--group', 'admin', '--config', 'config/examples/authorizer.config.ts', '--json'],
+          real,
+        ),
+      ).toBe(0);
     });
 
     it.each([

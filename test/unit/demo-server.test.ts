@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startDemoServer, type DemoServer } from '../../dev/demo-server';
@@ -29,6 +30,28 @@ describe('Function: startDemoServer', () => {
         ?.split(';')
         .map((d) => d.trim()),
     ).toContain("script-src 'self'");
+  });
+
+  it('answers only Host localhost / 127.0.0.1 / [::1] at its own port (DNS rebinding): 403 otherwise', async () => {
+    // Prepare
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) =>
+        http
+          .request({ host: '127.0.0.1', port: demo.port, path: '/', headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject)
+          .end(),
+      );
+
+    // Act & Assess
+    expect(await ask('rebind.attacker.example')).toBe(403);
+    expect(await ask(`rebind.attacker.example:${demo.port}`)).toBe(403);
+    expect(await ask(`localhost:${demo.port + 1}`)).toBe(403);
+    expect(await ask(`localhost:${demo.port}`)).toBe(200);
+    expect(await ask(`127.0.0.1:${demo.port}`)).toBe(200);
+    expect(await ask(`[::1]:${demo.port}`)).toBe(200);
   });
 
   it('serves only its fixed files', async () => {

@@ -3,7 +3,8 @@ import { validateConfig, type AuthConfig } from '../../config/schema';
 import authorizerConfig from '../../config/examples/authorizer.config';
 import openConfig from '../../config/examples/open.config';
 import cognitoConfig from '../../config/tvm.config';
-import { ANONYMOUS, MAX_GROUPS, parseGroups, principalFrom } from '../../lambda/identity';
+import { MAX_GROUP_LENGTH, MAX_GROUPS, parseGroupList } from '../../common/groups';
+import { ANONYMOUS, identify, principalFrom } from '../../lambda/identity';
 import { cognitoAuthorizer, lambdaAuthorizer, tokenEvent } from '../support/events';
 
 const COGNITO: AuthConfig = validateConfig(cognitoConfig).auth;
@@ -25,13 +26,9 @@ const SPOOFED_HEADERS = {
 const spoofedEvent = (authorizer: Record<string, unknown> | null) =>
   tokenEvent({ headers: SPOOFED_HEADERS, authorizer, query: { groups: ['admins'], sub: ['admin'] } });
 
-describe('Function: parseGroups', () => {
+describe('Function: parseGroupList (common/groups.ts, used by both functions)', () => {
   it.each<[string, unknown, string[]]>([
     ['an array', ['admins', 'members'], ['admins', 'members']],
-    ['a JSON array string', '["admins","members"]', ['admins', 'members']],
-    ['a JSON array string with spaces around', '  ["admins", "members"]  ', ['admins', 'members']],
-    ['"[a b]" (HTTP API style)', '[admins members]', ['admins', 'members']],
-    ['"[a, b]" that is not JSON', '[admins, members]', ['admins', 'members']],
     ['"a,b"', 'admins,members', ['admins', 'members']],
     ['"a, b"', 'admins, members', ['admins', 'members']],
     ['a space-separated string', 'admins members', ['admins', 'members']],
@@ -39,36 +36,35 @@ describe('Function: parseGroups', () => {
     ['a single group in an array', ['admins'], ['admins']],
     ['an empty string', '', []],
     ['whitespace only', '   ', []],
-    ['an empty JSON array', '[]', []],
     ['an empty array', [], []],
+    ['undefined', undefined, []],
     ['stray separators', ',admins,,members,', ['admins', 'members']],
     ['duplicates', ['admins', 'admins', 'members', 'admins'], ['admins', 'members']],
     ['duplicates in a string', 'admins,admins', ['admins']],
     ['non-strings in an array', ['admins', 1, null, { name: 'x' }, ['members'], true, ''], ['admins']],
-    ['non-strings in a JSON array string', '["admins",1,null,{"a":1}]', ['admins']],
-    ['a JSON object string (split as text, not parsed)', '{"admins":true}', ['{"admins":true}']],
-    ['a number', 42, []],
-    ['null', null, []],
-    ['undefined', undefined, []],
-    ['an object', { admins: true }, []],
     ['Object.prototype names (kept as plain names)', '__proto__,constructor', ['__proto__', 'constructor']],
   ])('parses %s', (_label, value, expected) => {
     // Act & Assess
-    expect(parseGroups(value)).toEqual(expected);
+    expect(parseGroupList(value)).toEqual({ ok: true, groups: expected });
   });
 
-  it('keeps at most 100 groups', () => {
+  it.each<[string, unknown]>([
+    ['a number', 42],
+    ['null', null],
+    ['an object', { admins: true }],
+  ])('refuses %s as groups-claim-invalid', (_label, value) => {
+    expect(parseGroupList(value)).toEqual({ ok: false, problem: 'groups-claim-invalid' });
+  });
+
+  it('refuses more than 100 distinct groups, from an array or a string alike (never a truncated subset)', () => {
     // Prepare
-    const many = Array.from({ length: 150 }, (_, i) => `g${i}`);
+    const many = Array.from({ length: 101 }, (_, i) => `g${i}`);
 
-    // Act
-    const fromArray = parseGroups(many);
-    const fromString = parseGroups(many.join(','));
-
-    // Assess
+    // Act & Assess
     expect(MAX_GROUPS).toBe(100);
-    expect(fromArray).toEqual(many.slice(0, 100));
-    expect(fromString).toEqual(many.slice(0, 100));
+    expect(parseGroupList(many)).toEqual({ ok: false, problem: 'too-many-groups' });
+    expect(parseGroupList(many.join(','))).toEqual({ ok: false, problem: 'too-many-groups' });
+    expect(parseGroupList(many.slice(0, 100))).toEqual({ ok: true, groups: many.slice(0, 100) });
   });
 
   it('counts distinct groups toward the limit, not duplicates', () => {
@@ -76,16 +72,45 @@ describe('Function: parseGroups', () => {
     const value = [...Array.from({ length: 150 }, () => 'dup'), 'admins'];
 
     // Act & Assess
-    expect(parseGroups(value)).toEqual(['dup', 'admins']);
+    expect(parseGroupList(value)).toEqual({ ok: true, groups: ['dup', 'admins'] });
   });
 
-  it('drops a group longer than 128 characters and keeps the rest', () => {
+  it('refuses a group longer than 128 characters', () => {
     // Prepare
     const long = 'g'.repeat(129);
 
     // Act & Assess
-    expect(parseGroups(['admins', long, 'g'.repeat(128)])).toEqual(['admins', 'g'.repeat(128)]);
-    expect(parseGroups(`admins,${long}`)).toEqual(['admins']);
+    expect(MAX_GROUP_LENGTH).toBe(128);
+    expect(parseGroupList(['admins', long])).toEqual({ ok: false, problem: 'group-too-long' });
+    expect(parseGroupList(`admins,${long}`)).toEqual({ ok: false, problem: 'group-too-long' });
+    expect(parseGroupList(['admins', 'g'.repeat(128)])).toEqual({ ok: true, groups: ['admins', 'g'.repeat(128)] });
+  });
+});
+
+describe('Function: identify (group limits behave the same in both modes)', () => {
+  const many = Array.from({ length: 101 }, (_, i) => `g${i}`);
+  const long = ['admins', 'g'.repeat(129)];
+
+  it.each<[string, string[], string]>([
+    ['more than 100 groups', many, 'too-many-groups'],
+    ['a group longer than 128 characters', long, 'group-too-long'],
+  ])('refuses %s in cognito mode and in authorizer mode, with the reason', (_label, groups, reason) => {
+    // Act
+    const cognito = identify(tokenEvent({ authorizer: cognitoAuthorizer('u1', groups) }), COGNITO);
+    const authorizer = identify(tokenEvent({ authorizer: lambdaAuthorizer('u1', groups) }), AUTHORIZER);
+
+    // Assess
+    expect(cognito).toEqual({ refused: reason });
+    expect(authorizer).toEqual({ refused: reason });
+  });
+
+  it('says why there is no principal', () => {
+    expect(identify(tokenEvent({ authorizer: null }), COGNITO)).toEqual({ refused: 'no-identity' });
+    expect(
+      identify(tokenEvent({ authorizer: cognitoAuthorizer('u1', ['admins']) }), COGNITO, {
+        cognitoClientIds: new Set(['another-client']),
+      }),
+    ).toEqual({ refused: 'wrong-client' });
   });
 });
 
@@ -235,7 +260,11 @@ describe('Function: principalFrom', () => {
     it.each<[string, unknown, string[]]>([
       ['malformed JSON', '["admin"', []],
       ['a bare name (not JSON)', 'admin', []],
-      ['a JSON string holding "a,b"', JSON.stringify('admin,member'), ['admin', 'member']],
+      // Only the form the shipped authorizer produces (a JSON array of strings) carries groups.
+      ['a JSON string holding "admin"', JSON.stringify('admin'), []],
+      ['a JSON string holding "a,b"', JSON.stringify('admin,member'), []],
+      ['a JSON array with a non-string', '["admin",1]', []],
+      ['a JSON object', '{"admin":true}', []],
       ['a JSON number', '42', []],
       ['a JSON null', 'null', []],
       ['not a string', ['admin'], []],

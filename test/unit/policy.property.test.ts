@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { MAX_STATEMENTS, validateConfig, type ResolvedConfig } from '../../config/schema';
-import { PolicyEngine, isWithin, tokenIdOf, type Decision, type ScopeRequest } from '../../lambda/policy';
+import { PolicyEngine, isWithin, mergeCovered, tokenIdOf, type Decision, type ScopeRequest } from '../../lambda/policy';
 import type { Grant, Principal } from '../../lambda/types';
 import {
   CACHES,
@@ -443,6 +443,32 @@ describe('Function: isWithin (against the reference)', () => {
         expect(isWithin(granted, ceiling)).toBe(granted.every((g) => ceiling.some((c) => covers(c, g))));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('merges covered statements away without losing or adding anything (reference "covers")', () => {
+    fc.assert(
+      fc.property(fc.array(grantArb, { maxLength: 8 }), (grants) => {
+        const merged = mergeCovered(grants);
+        // Only statements of the input, each at most once as often as given.
+        for (const g of merged) expect(grants).toContainEqual(g);
+        // Nothing lost: every input statement is covered by one that stays.
+        for (const g of grants) expect(merged.some((m) => covers(m, g))).toBe(true);
+        // Nothing redundant: no statement that stays is covered by another one that stays.
+        merged.forEach((g, i) => expect(merged.some((m, j) => j !== i && covers(m, g))).toBe(false));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never grants a statement another granted statement covers', () => {
+    fc.assert(
+      fc.property(caseArb(), scopeRequestArb, ([config, principal], request) => {
+        const d = decide(config, principal, request);
+        if (!isGranted(d)) return;
+        d.grants.forEach((g, i) => expect(d.grants.some((m, j) => j !== i && covers(m, g))).toBe(false));
+      }),
+      { numRuns: 300 },
     );
   });
 });

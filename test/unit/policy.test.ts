@@ -60,17 +60,19 @@ describe('Function: PolicyEngine.decide', () => {
       ['a member', ['members'], ['member'], member('b1c2'), 3600],
       ['a reader (tier ttl cap 900)', ['readers'], ['reader'], READER, 900],
       [
-        'an admin and member (union, config order)',
+        // The admin statements cover every member statement: the covered ones are merged away.
+        'an admin and member (union, config order, covered statements merged)',
         ['members', 'admins'],
         ['admin', 'member'],
-        [...ADMIN, ...member('b1c2')],
+        ADMIN,
         3600,
       ],
       [
-        'a member and reader (union)',
+        // publish+subscribe on chat-* covers the reader's subscribe-only chat-*.
+        'a member and reader (union, covered statements merged)',
         ['readers', 'members'],
         ['member', 'reader'],
-        [...member('b1c2'), ...READER],
+        member('b1c2'),
         3600,
       ],
       ['a member with unknown extra groups', ['strangers', 'members', 'Admins'], ['member'], member('b1c2'), 3600],
@@ -299,7 +301,7 @@ describe('Function: PolicyEngine.decide', () => {
     const adminMember = user('b1c2', ['admins', 'members']);
 
     it.each<[string, Principal, ScopeRequest, Grant[]]>([
-      ['to the granted cache', adminMember, { caches: ['app'] }, [...ADMIN, ...member('b1c2')]],
+      ['to the granted cache', adminMember, { caches: ['app'] }, ADMIN],
       [
         'to a topic inside a topic-prefix grant',
         user('b1c2', ['members']),
@@ -319,22 +321,17 @@ describe('Function: PolicyEngine.decide', () => {
         [{ type: 'topic', cache: 'app', role: 'publishsubscribe', topic: 'chat-lobby' }],
       ],
       [
-        'to a key (every grant that covers it)',
+        'to a key (the strongest grant that covers it; the read-only one is merged into it)',
         user('b1c2', ['members']),
         { keys: ['user/b1c2/avatar'] },
-        [
-          { type: 'cache', cache: 'app', role: 'readonly', key: 'user/b1c2/avatar' },
-          { type: 'cache', cache: 'app', role: 'readwrite', key: 'user/b1c2/avatar' },
-        ],
+        [{ type: 'cache', cache: 'app', role: 'readwrite', key: 'user/b1c2/avatar' }],
       ],
       [
         'to a key prefix inside a key-prefix grant',
         user('b1c2', ['members']),
         { keyPrefixes: ['user/b1c2/photos/'] },
-        [
-          { type: 'cache', cache: 'app', role: 'readonly', keyPrefix: 'user/b1c2/photos/' },
-          { type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/b1c2/photos/' },
-        ],
+        // One statement, not two overlapping ones counting against the 20-statement limit.
+        [{ type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/b1c2/photos/' }],
       ],
       [
         'to a key prefix wider than the read-write prefix (read-only only)',
@@ -347,7 +344,6 @@ describe('Function: PolicyEngine.decide', () => {
         user('b1c2', ['members']),
         { topics: ['chat-x'], keys: ['user/b1c2/a'] },
         [
-          { type: 'cache', cache: 'app', role: 'readonly', key: 'user/b1c2/a' },
           { type: 'cache', cache: 'app', role: 'readwrite', key: 'user/b1c2/a' },
           { type: 'topic', cache: 'app', role: 'publishsubscribe', topic: 'chat-x' },
         ],
@@ -362,12 +358,11 @@ describe('Function: PolicyEngine.decide', () => {
         ],
       ],
       [
-        'to read access of a member (duplicates collapse)',
+        'to read access of a member (duplicates and covered statements collapse)',
         user('b1c2', ['members']),
         { readOnly: true },
         [
           { type: 'cache', cache: 'app', role: 'readonly' },
-          { type: 'cache', cache: 'app', role: 'readonly', keyPrefix: 'user/b1c2/' },
           { type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' },
           { type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'inbox-b1c2' },
         ],
@@ -378,6 +373,22 @@ describe('Function: PolicyEngine.decide', () => {
 
       // Assess
       expect(granted(decision).grants).toEqual(grants);
+    });
+
+    it('merges overlapping statements so they do not count twice against the 20-statement limit', () => {
+      // Prepare: ten keys and ten key prefixes under the member's own read-write prefix. Each is covered by the
+      // read-only whole-cache grant AND the read-write prefix grant: 40 statements before merging, 20 after.
+      const keys = Array.from({ length: 10 }, (_, i) => `user/b1c2/k${i}`);
+      const keyPrefixes = Array.from({ length: 10 }, (_, i) => `user/b1c2/p${i}/`);
+
+      // Act
+      const decision = tvm.decide(user('b1c2', ['members']), { keys, keyPrefixes });
+
+      // Assess
+      expect(granted(decision).grants).toEqual([
+        ...keys.map((key) => ({ type: 'cache', cache: 'app', role: 'readwrite', key })),
+        ...keyPrefixes.map((keyPrefix) => ({ type: 'cache', cache: 'app', role: 'readwrite', keyPrefix })),
+      ]);
     });
 
     it.each<[string, Principal, ScopeRequest, RegExp]>([

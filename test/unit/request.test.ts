@@ -144,16 +144,18 @@ describe('Function: parseScopeRequest', () => {
     ['ttl +600', { ttl: ['+600'] }, 'bad-parameter', /^ttl must be a whole number/],
     ['ttl Infinity', { ttl: ['Infinity'] }, 'bad-parameter', /^ttl must be a whole number/],
     ['ttl 9999999 (too many digits)', { ttl: ['9999999'] }, 'bad-parameter', /^ttl must be a whole number/],
-    ['two ttls', { ttl: ['60', '120'] }, 'bad-parameter', /^ttl must be a whole number/],
+    // ?ttl=600&ttl=700 names the repeat, not a range problem
+    ['two ttls', { ttl: ['600', '700'] }, 'bad-parameter', /^ttl takes one value; it was given more$/],
+    ['two ttls in one value', { ttl: ['600,700'] }, 'bad-parameter', /^ttl takes one value; it was given more$/],
     ['an empty ttl', { ttl: [''] }, 'bad-parameter', /^ttl must not be empty$/],
     ['access=write', { access: ['write'] }, 'bad-parameter', /^access must be "read" or "full"$/],
     ['access=READ', { access: ['READ'] }, 'bad-parameter', /^access must be "read" or "full"$/],
-    ['access=read,full', { access: ['read,full'] }, 'bad-parameter', /^access must be "read" or "full"$/],
+    ['access=read,full', { access: ['read,full'] }, 'bad-parameter', /^access takes one value; it was given more$/],
     [
       'access given twice, differently',
       { access: ['read', 'full'] },
       'bad-parameter',
-      /^access must be "read" or "full"$/,
+      /^access takes one value; it was given more$/,
     ],
   ])('answers 400 for %s', (_label, q, code, message) => {
     // Prepare

@@ -1,6 +1,8 @@
 import { validateConfig, type TvmConfig } from '../../config/schema';
 import cognitoConfig from '../../config/tvm.config';
 import openConfig from '../../config/examples/open.config';
+import authorizerConfig from '../../config/examples/authorizer.config';
+import { allowPolicy } from '../../authorizers/identity';
 import { MisconfiguredError, MomentoError, type MomentoFailure } from '../../lambda/errors';
 import type { IssuanceEvent } from '../../lambda/telemetry';
 import type { MintRequest, MintedToken, Minter } from '../../lambda/types';
@@ -137,10 +139,35 @@ describe('Function: createVendHandler', () => {
     [{ ttl: ['soon'] }, 'bad-parameter'],
     [{ cache: ['a b'] }, 'bad-parameter'],
   ])('answers 400 for a malformed query %j', async (query, code) => {
-    const { handler, minter } = setup();
+    const { handler, minter, events } = setup();
     const res = await handler(tokenEvent({ query, authorizer: cognitoAuthorizer('u3', ['admins']) }));
     expect(res.statusCode).toBe(400);
-    expect(json(res.body)).toMatchObject({ status: 400, code });
+    expect(json(res.body)).toMatchObject({ status: 400, code, title: 'Bad Request' });
+    expect(minter.calls).toHaveLength(0);
+    // Audited with the signed-in caller, not as anonymous.
+    expect(events).toEqual([
+      expect.objectContaining({ status: 400, code, principalId: 'u3', source: 'cognito', groups: ['admins'] }),
+    ]);
+  });
+
+  it('answers 400 naming the repeat for ?ttl=600&ttl=700 (not a range error)', async () => {
+    const { handler } = setup();
+    const res = await handler(
+      tokenEvent({ query: { ttl: ['600', '700'] }, authorizer: cognitoAuthorizer('u3', ['admins']) }),
+    );
+    expect(res.statusCode).toBe(400);
+    expect(json(res.body)).toMatchObject({ code: 'bad-parameter', detail: 'ttl takes one value; it was given more' });
+  });
+
+  it('refuses a Cognito user in more than 100 groups with 401 and logs why (the authorizer refuses it too)', async () => {
+    const { handler, minter, events } = setup();
+    const groups = ['admins', ...Array.from({ length: 100 }, (_, i) => `g${i}`)];
+    const res = await handler(tokenEvent({ authorizer: cognitoAuthorizer('many', groups) }));
+    expect(res.statusCode).toBe(401);
+    expect(json(res.body)).toMatchObject({ code: 'unauthenticated' });
+    expect(events).toEqual([
+      expect.objectContaining({ status: 401, code: 'unauthenticated', reason: 'too-many-groups' }),
+    ]);
     expect(minter.calls).toHaveLength(0);
   });
 
@@ -287,6 +314,38 @@ describe('Function: createVendHandler', () => {
       scopeHash: expect.stringMatching(/^[0-9a-f]{16}$/),
     });
     expect(JSON.stringify(events)).not.toContain(json(res.body).authToken as string);
+  });
+});
+
+describe('Function: createVendHandler (authorizer context: only the form the shipped authorizer emits)', () => {
+  const setupAuthorizer = () => setup(authorizerConfig);
+
+  it('vends for the context allowPolicy produces (groups as a JSON array in a string)', async () => {
+    // Prepare: exactly what authorizers/identity.ts hands API Gateway, as API Gateway passes it on.
+    const { context, principalId } = allowPolicy(
+      { principalId: 'u9', groups: ['admin'], claims: {} },
+      'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/token',
+    );
+    const { handler } = setupAuthorizer();
+
+    // Act
+    const res = await handler(tokenEvent({ authorizer: { principalId, ...context } }));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+  });
+
+  it.each<[string, unknown]>([
+    ['a JSON string ("\\"admin\\"")', '"admin"'],
+    ['a bare name', 'admin'],
+    ['"a,b" in a JSON string', '"admin,member"'],
+    ['an array (not a string)', ['admin']],
+  ])('gives groups sent as %s no tier (403 no-tier)', async (_label, groups) => {
+    const { handler, minter } = setupAuthorizer();
+    const res = await handler(tokenEvent({ authorizer: { principalId: 'u9', groups, claims: '{}' } }));
+    expect(res.statusCode).toBe(403);
+    expect(json(res.body)).toMatchObject({ code: 'no-tier' });
+    expect(minter.calls).toHaveLength(0);
   });
 });
 

@@ -1,0 +1,94 @@
+/**
+ * One table of problem codes (common/problems.ts): the README's error table, the function's errors, the
+ * policy's denials and the gateway responses must all agree with it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROBLEMS, type ProblemCode } from '../../common/problems';
+import { BadRequestError, MisconfiguredError, MomentoError, type MomentoFailure } from '../../lambda/errors';
+import { errorResponse } from '../../lambda/http';
+import { PROBLEM_GATEWAY_RESPONSES } from '../../lib/gateway-responses';
+
+interface ReadmeRow {
+  readonly status: string;
+  readonly title: string;
+  readonly code: string;
+  readonly from: 'function' | 'gateway' | 'dev';
+}
+
+/** The rows of the README's error table (the one whose header starts `| status | title | code(s)`), one per code. */
+function readmeErrorTable(): ReadmeRow[] {
+  const lines = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8').split('\n');
+  const start = lines.findIndex((l) => /^\|\s*status\s*\|\s*title\s*\|\s*code\(s\)\s*\|/.test(l));
+  if (start < 0) throw new Error('README: the error table (| status | title | code(s) | when |) is missing');
+  const rows: ReadmeRow[] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    const [status, title, codes] = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
+    for (const m of codes!.matchAll(/`([a-z0-9-]+)`(?:\s*\((API Gateway|dev server)\))?/g)) {
+      const from = m[2] === 'API Gateway' ? 'gateway' : m[2] === 'dev server' ? 'dev' : 'function';
+      rows.push({ status: status!, title: title!, code: m[1]!, from });
+    }
+  }
+  return rows;
+}
+
+describe('Constant: PROBLEMS (the one table of problem codes)', () => {
+  const rows = readmeErrorTable();
+
+  it('lists in the README exactly the codes of the table, each once', () => {
+    const codes = rows.map((r) => r.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect([...codes].sort()).toEqual(Object.keys(PROBLEMS).sort());
+  });
+
+  it.each(Object.entries(PROBLEMS))('README agrees on %s: status, title and who answers', (code, problem) => {
+    const row = rows.find((r) => r.code === code);
+    expect(row).toBeDefined();
+    const status =
+      problem.status === undefined ? (code === 'rejected' ? '4xx' : '5xx') : String(problem.status as number);
+    expect({ status: row!.status, title: row!.title, from: row!.from }).toEqual({
+      status,
+      title: problem.title,
+      from: problem.from,
+    });
+  });
+
+  it('gives the gateway responses their status, title, detail and Retry-After', () => {
+    for (const r of PROBLEM_GATEWAY_RESPONSES) {
+      const p = PROBLEMS[r.code];
+      expect(p.from).toBe('gateway');
+      expect({ status: r.status, title: r.title }).toEqual({ status: p.status, title: p.title });
+      expect(r.detail).toBe('detail' in p ? p.detail : undefined);
+      expect(r.retryAfterSeconds).toBe('retryAfterSeconds' in p ? p.retryAfterSeconds : undefined);
+    }
+    // Every gateway code has its gateway response.
+    const gatewayCodes = Object.entries(PROBLEMS)
+      .filter(([, p]) => p.from === 'gateway')
+      .map(([c]) => c);
+    expect(PROBLEM_GATEWAY_RESPONSES.map((r) => r.code).sort()).toEqual(gatewayCodes.sort());
+  });
+
+  it.each<MomentoFailure>(['auth', 'throttled', 'unavailable', 'timeout', 'rejected', 'internal'])(
+    'answers a Momento %s failure with the status, title and Retry-After of its code',
+    (failure) => {
+      const code = `momento-${failure}` as ProblemCode;
+      const res = errorResponse(new MomentoError(failure, undefined), {}, 'r-1');
+      const p = PROBLEMS[code];
+      expect(res.statusCode).toBe(p.status);
+      expect(JSON.parse(res.body)).toMatchObject({ title: p.title, status: p.status, code, requestId: 'r-1' });
+      expect(res.headers?.['Retry-After']).toBe('retryAfterSeconds' in p ? String(p.retryAfterSeconds) : undefined);
+    },
+  );
+
+  it('answers the function’s own error classes with their table status', () => {
+    expect(errorResponse(new BadRequestError('bad-parameter', 'x'), {}, undefined).statusCode).toBe(400);
+    const misconfigured = errorResponse(new MisconfiguredError('secret-empty', 'secret "arn:…" is empty'), {}, 'r');
+    expect(misconfigured.statusCode).toBe(500);
+    expect(JSON.parse(misconfigured.body)).toMatchObject({ title: 'Internal Server Error', code: 'secret-empty' });
+    expect(misconfigured.body).not.toContain('arn:');
+  });
+});

@@ -272,7 +272,7 @@ export class TokenVendingMachine extends Construct {
     if (reserved.length > 0) {
       Annotations.of(this).addWarningV2(
         'tvm:reserved-concurrency',
-        `Reserved concurrency (${reserved.map(([f, n]) => `${f} ${n}`).join(', ')}) is taken from the account's unreserved pool; Lambda refuses the deploy unless at least 100 unreserved executions remain (new accounts may have a total quota of 10: ask for a raise first, or leave it unset).`,
+        `Reserved concurrency (${reserved.map(([f, n]) => `${f} ${n}`).join(', ')}) is taken from the account's unreserved pool: Lambda refuses the deploy if that would leave less than its minimum unreserved (100 with the usual quota of 1,000). New accounts may have a quota of 10, where any reservation fails: ask for a raise first, or leave it unset.`,
       );
     }
 

@@ -108,7 +108,7 @@ const RETAIN_EXCEPT_ON_CREATE = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 
 /**
  * API Gateway's pre-check of the `Authorization` header in authorizer mode: the schemes authorizers/verify.ts
- * (`parseAuthorization`) accepts, case-insensitively (`Bearer`, `bearer`, `APIKEY`, …), a space, and a
+ * (`parseAuthorization`) accepts, case-insensitively (`Bearer`, `bearer`, `APIKEY`, …), spaces, and a
  * credential. Anything else is answered 401 without invoking the authorizer.
  */
 export const AUTHORIZATION_VALIDATION_REGEX = '^([Bb][Ee][Aa][Rr][Ee][Rr]|[Aa][Pp][Ii][Kk][Ee][Yy]) +\\S+$';

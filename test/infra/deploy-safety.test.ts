@@ -361,6 +361,9 @@ describe('Custom domain', () => {
     });
     s.template.hasOutput('TokenUrl', { Value: 'https://tvm.example.com/token' });
     s.template.resourceCountIs('AWS::Route53::RecordSet', 0);
+    // Without a hosted zone the operator points DNS: the outputs say where.
+    s.template.hasOutput('DomainTarget', { Value: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] } });
+    s.template.hasOutput('DomainTargetHostedZoneId', { Value: { 'Fn::GetAtt': [domainId, 'RegionalHostedZoneId'] } });
     expect(nagFindings(s)).toEqual([]);
   });
 
@@ -376,6 +379,7 @@ describe('Custom domain', () => {
         HostedZoneId: { 'Fn::GetAtt': [domainId, 'RegionalHostedZoneId'] },
       },
     });
+    expect(s.template.toJSON().Outputs.DomainTarget).toBeUndefined();
   });
 
   it('refuses a certificate from another region', () => {

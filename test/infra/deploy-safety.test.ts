@@ -72,7 +72,7 @@ const regionsIn = (json: string): string[] =>
   KNOWN_REGIONS.filter((r) => json.includes(`"${r}`) || json.includes(`${r}.`) || json.includes(`:${r}:`));
 
 describe('Synth in every region', () => {
-  it.each([...COMMERCIAL_REGIONS, 'us-gov-west-1', 'us-gov-east-1'])(
+  it.each([...COMMERCIAL_REGIONS, ...OTHER_PARTITIONS])(
     '%s: synthesizes with no layer, no region mapping and no other region in the template',
     (region) => {
       const s = synth(everything(region), { env: { account: TEST_ENV.account, region } });
@@ -81,6 +81,12 @@ describe('Synth in every region', () => {
       expect(s.template.toJSON().Mappings).toBeUndefined();
       expect(json).not.toMatch(/"Layers"|:layer:/);
       expect(regionsIn(json).filter((r) => r !== region)).toEqual([]);
+      // ARNs the stack writes out are in the region's partition (aws, aws-us-gov, aws-cn); the config's own
+      // example ARNs (certificate, built from the test's literal) are left out.
+      const partition = RegionInfo.get(region).partition;
+      const arnPartitions = [...json.matchAll(/"arn:([a-z-]+):(?!acm:)/g)].map((m) => m[1]);
+      expect(arnPartitions.length).toBeGreaterThan(0);
+      expect(new Set(arnPartitions)).toEqual(new Set([partition]));
     },
   );
 

@@ -5,24 +5,63 @@
 import * as z from 'zod/mini';
 import { parseConfig } from './parse';
 
-/** Where a secret lives: created by the stack, or an existing one by name or ARN. */
+/**
+ * A customer managed KMS key that encrypts an imported secret (the function then gets `kms:Decrypt` on it, only
+ * through Secrets Manager). Leave it out for the default `aws/secretsmanager` key.
+ */
+const kmsKeyArn = z.optional(
+  z
+    .string()
+    .check(
+      z.regex(
+        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+        'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias',
+      ),
+    ),
+);
+
+/**
+ * A secret's complete ARN: Secrets Manager ends it with `-` and six random characters after the name. A partial
+ * ARN (without them) would make the IAM grant guess; use `{ name }` for that.
+ */
+export const COMPLETE_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+
+/**
+ * Where a secret lives: created by the stack (`{ create: true }`), or an existing one named explicitly —
+ * `{ name }` (the stack's account and region) or `{ arn }` (the complete ARN, as the console shows it). Nothing
+ * is guessed from the string.
+ */
 export const secretRef = z.union(
   [
     z.strictObject({ /** The stack creates an empty secret; you put the key into it. */ create: z.literal(true) }),
-    z.strictObject({ /** An existing secret, by name. */ name: z.string().check(z.minLength(1)) }),
     z.strictObject({
-      /** An existing secret, by ARN. */
-      arn: z
+      /** An existing secret in the stack's account and region, by name. */
+      name: z
         .string()
         .check(
-          z.regex(
-            /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
-            'secret arn is not a Secrets Manager ARN',
-          ),
+          z.minLength(1, 'must not be empty'),
+          z.maxLength(512, 'must be at most 512 characters'),
+          z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and / _ + = . @ -'),
         ),
+      kmsKeyArn,
+    }),
+    z.strictObject({
+      /** An existing secret, by its complete ARN (ending in `-` and six characters). */
+      arn: z.string().check(
+        z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'is not a Secrets Manager ARN'),
+        // Checked only for Secrets Manager ARNs: for anything else the check above already says what is wrong.
+        z.regex(
+          new RegExp(`${COMPLETE_SECRET_ARN.source}|^(?!arn:aws[a-z-]*:secretsmanager:)`),
+          'must be the complete ARN, ending in "-" and the six characters Secrets Manager adds (copy it from the console); or give { name }',
+        ),
+      ),
+      kmsKeyArn,
     }),
   ],
-  { error: 'secret must be { create: true }, { name: "…" } or { arn: "arn:aws:secretsmanager:…" }' },
+  {
+    error:
+      'must be { create: true }, { name: "…" } or { arn: "arn:aws:secretsmanager:…-AbCdEf" } (the last two with an optional kmsKeyArn)',
+  },
 );
 
 const openAuth = z.strictObject({

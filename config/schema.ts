@@ -162,8 +162,8 @@ const tvmConfigSchema = z.strictObject({
           'must be a host name such as cell-4-us-west-2-1.prod.a.momentohq.com',
         ),
       ),
-    /** Where the vending key lives. */
-    secret: secretRef,
+    /** Where the vending key lives. @default { create: true } (an empty secret the stack creates) */
+    secret: z._default(secretRef, { create: true }),
     /** Deadline for one mint call, in ms (well under API Gateway's 29 s). @default 3000 */
     deadlineMs: z._default(z.number().check(z.int(), z.gte(100), z.lte(10000)), 3000),
   }),
@@ -199,8 +199,53 @@ const tvmConfigSchema = z.strictObject({
       burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(6000))),
     }),
   ),
-  /** Reserved concurrency for the vending function (caps cost); unset → unreserved. */
+  /**
+   * Account and region to deploy to (the CDK app's stack env). Unset parts come from the CDK CLI: AWS_REGION /
+   * the profile's region, and the credentials' account. @default - from the CLI's environment
+   */
+  env: z.optional(
+    z.strictObject({
+      account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'))),
+      region: z.optional(
+        z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region code such as eu-central-2')),
+      ),
+    }),
+  ),
+  /**
+   * Reserved concurrency for the vending function (caps cost); unset → unreserved. Reserving needs that much
+   * unreserved concurrency left in the account (new accounts may have a quota of 10).
+   */
   reservedConcurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+  /** Reserved concurrency for the authorizer function (authorizer mode only); unset → unreserved. */
+  authorizerReservedConcurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+  /**
+   * Optional custom domain for the API (a regional API Gateway domain, TLS 1.2): `TokenUrl` becomes
+   * `https://<name>/token`. @default off (the execute-api URL)
+   */
+  domain: z.optional(
+    z.strictObject({
+      /** The host name, e.g. tvm.example.com. */
+      name: z
+        .string()
+        .check(
+          z.regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+            'must be a lower-case host name such as tvm.example.com',
+          ),
+        ),
+      /** ACM certificate for the name, in the stack's region (regional endpoint). */
+      certificateArn: z
+        .string()
+        .check(
+          z.regex(
+            /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+            'must be an ACM certificate ARN',
+          ),
+        ),
+      /** Route 53 public hosted zone to create an A alias record in. @default no record (point DNS yourself) */
+      hostedZoneId: z.optional(z.string().check(z.regex(/^Z[A-Z0-9]{1,31}$/, 'must look like Z0123456789ABCDEFGHIJ'))),
+    }),
+  ),
   /** Email to subscribe to the alarm topic. */
   alarmEmail: z.optional(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address'))),
   /** Log level of the functions. @default 'INFO' */
@@ -343,6 +388,11 @@ function crossCheck(input: unknown): Problem[] {
   }
   if (auth.mode === 'cognito' && auth.selfSignUp === true && auth.existingUserPool !== undefined)
     at(['auth', 'selfSignUp'], 'applies only to a pool the stack creates, not to existingUserPool');
+  if (c.authorizerReservedConcurrency !== undefined && auth.mode !== 'authorizer')
+    at(
+      ['authorizerReservedConcurrency'],
+      `applies only to auth.mode "authorizer" (this config is "${String(auth.mode)}")`,
+    );
   const origins = record(c.cors)?.allowOrigins;
   if (Array.isArray(origins) && origins.length === 0)
     at(['cors', 'allowOrigins'], 'list at least one origin that may call the API');

@@ -4,6 +4,7 @@
  * `Throttled`, `MintLatency` with dimension `service`, and `MomentoErrors` with dimensions `service` + `kind`.
  */
 import {
+  ArnFormat,
   Duration,
   RemovalPolicy,
   Stack,
@@ -67,22 +68,47 @@ export class TvmMonitoring extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
         pendingWindow: Duration.days(7),
       });
+      // Only this account's alarms in this region (confused-deputy guard), for the key and the topic alike.
+      const stack = Stack.of(this);
+      const fromThisAccountsAlarms = {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      };
+      const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
       key.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AllowCloudWatchAlarmsToPublish',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          principals: [cloudWatch],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          // Only alarms of this account (confused-deputy guard).
-          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+          conditions: fromThisAccountsAlarms,
         }),
       );
       this.alarmTopicKey = key;
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      const topic = new sns.Topic(this, 'AlarmTopic', {
         displayName: 'Momento TVM alarms',
         masterKey: key,
         enforceSSL: true,
       });
+      // enforceSSL writes a topic policy, which replaces SNS's default one: without this statement nothing
+      // may publish and every alarm notification would be dropped.
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToPublish',
+          principals: [cloudWatch],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: fromThisAccountsAlarms,
+        }),
+      );
+      this.alarmTopic = topic;
     }
     if (props.alarmEmail !== undefined) this.alarmTopic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
 

@@ -14,11 +14,14 @@ import {
   Token,
   Validations,
   aws_apigateway as apigw,
+  aws_certificatemanager as acm,
   aws_cognito as cognito,
   aws_iam as iam,
   aws_lambda as lambda,
   aws_lambda_nodejs as nodejs,
   aws_logs as logs,
+  aws_route53 as route53,
+  aws_route53_targets as route53Targets,
   aws_secretsmanager as sm,
   aws_sns as sns,
   aws_cloudwatch as cw,
@@ -26,6 +29,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { validateConfig, type ResolvedConfig } from '../config/schema';
+import { ApiGatewayAccountRole } from './api-gateway-account-role';
 import { ENTRIES, ROOT } from './bundling';
 import { addProblemGatewayResponses } from './gateway-responses';
 import { TvmMonitoring } from './monitoring';
@@ -47,19 +51,22 @@ export interface TokenVendingMachineProps {
   /** Retention of the function and access log groups (retained when the stack is deleted). @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Create the account-wide API Gateway → CloudWatch Logs role (`AWS::ApiGateway::Account`). Access and
-   * execution logging need it once per account and region; most accounts already have it. Turn this on for
-   * the first API in a fresh account (the setting is account-wide and retained when the stack is deleted).
-   * @default false
+   * Give the account (this region) an API Gateway CloudWatch Logs role if it has none — access and execution
+   * logging are refused without one — through a custom resource that never overwrites a role already set. The
+   * role is retained when the stack is deleted (other APIs may log through it by then). Turn off only if the
+   * role is managed elsewhere and is certainly set. @default true
    */
-  readonly apiGatewayCloudWatchRole?: boolean;
+  readonly ensureApiGatewayLogsRole?: boolean;
   /**
    * Cognito feature plan of a user pool the construct creates. PLUS (billed per monthly active user) turns
    * on threat protection (compromised credentials, adaptive authentication) in enforcement mode.
    * @default cognito.FeaturePlan.ESSENTIALS
    */
   readonly userPoolFeaturePlan?: cognito.FeaturePlan;
-  /** Removal policy of a user pool the construct creates (it holds your users). @default RemovalPolicy.RETAIN */
+  /**
+   * Removal policy of a user pool the construct creates (it holds your users; it also has deletion
+   * protection). @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept, except when the first deploy fails)
+   */
   readonly userPoolRemovalPolicy?: RemovalPolicy;
   /** CloudWatch namespace of the function metrics (`POWERTOOLS_METRICS_NAMESPACE`). @default 'MomentoTokenVendingMachine' */
   readonly metricsNamespace?: string;
@@ -83,16 +90,28 @@ interface SecretBinding {
   readonly secretId: string;
   /** The IAM resource matching exactly that secret. */
   readonly policyArn: string;
+  /** Customer managed key encrypting an imported secret. @default - the AWS managed key (no grant needed) */
+  readonly kmsKeyArn?: string;
 }
 
 type SecretRef = ResolvedConfig['momento']['secret'];
 type CognitoAuth = Extract<ResolvedConfig['auth'], { mode: 'cognito' }>;
 
-/** How long the secrets extension may wait for Secrets Manager. */
-const EXTENSION_TIMEOUT_MS = 2000;
+/** Longest a function waits for one Secrets Manager read before giving up (it then answers 503). */
+const SECRET_READ_TIMEOUT_MS = 2000;
 
-/** Secrets Manager appends `-` and six random characters to the name in a secret's complete ARN. */
-const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
+/**
+ * Retained on update and delete, but removed when the first deploy fails (CloudFormation
+ * `RetainExceptOnCreate`): a rolled-back first attempt leaves no user pool or log group behind.
+ */
+const RETAIN_EXCEPT_ON_CREATE = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+
+/**
+ * API Gateway's pre-check of the `Authorization` header in authorizer mode: the schemes authorizers/verify.ts
+ * (`parseAuthorization`) accepts, case-insensitively (`Bearer`, `bearer`, `APIKEY`, …), spaces, and a
+ * credential. Anything else is answered 401 without invoking the authorizer.
+ */
+export const AUTHORIZATION_VALIDATION_REGEX = '^([Bb][Ee][Aa][Rr][Ee][Rr]|[Aa][Pp][Ii][Kk][Ee][Yy]) +\\S+$';
 
 /**
  * A serverless Momento token vending machine: `GET /token` answers a short-lived, least-privilege Momento
@@ -131,6 +150,10 @@ export class TokenVendingMachine extends Construct {
   readonly dashboard: cw.Dashboard;
   /** The WAF web ACL on the stage (when `config.waf` is set). */
   readonly webAcl?: wafv2.CfnWebACL;
+  /** Sets the account's API Gateway CloudWatch Logs role if none is set (unless `ensureApiGatewayLogsRole` is false). */
+  readonly apiGatewayAccountRole?: ApiGatewayAccountRole;
+  /** The custom domain (when `config.domain` is set). */
+  readonly domainName?: apigw.DomainName;
 
   constructor(scope: Construct, id: string, props: TokenVendingMachineProps) {
     super(scope, id);
@@ -149,14 +172,6 @@ export class TokenVendingMachine extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
     };
-    // The extension must not cache: the function keeps the key in memory per container and re-reads it
-    // after Momento rejects it (rotation), which a cached value would defeat.
-    const paramsAndSecrets = lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
-      cacheEnabled: false,
-      // The functions give up on the extension after 1.5–2 s; the extension should not wait longer.
-      secretsManagerTimeout: Duration.millis(EXTENSION_TIMEOUT_MS),
-      logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
-    });
     const tracing = config.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED;
 
     /** A function with its own log group and a role that may write only there (no managed policy). */
@@ -167,11 +182,13 @@ export class TokenVendingMachine extends Construct {
         description: string;
         memorySize: number;
         timeout: Duration;
+        reservedConcurrency: number | undefined;
         environment: Record<string, string>;
       },
     ) => {
-      // Retained: the vending log is the issuance audit trail; retention still expires its events.
-      const logGroup = new logs.LogGroup(this, `${fnId}Logs`, { retention, removalPolicy: RemovalPolicy.RETAIN });
+      // Retained on delete: the vending log is the issuance audit trail; retention still expires its events.
+      // Not on a failed first deploy (RetainExceptOnCreate): a rollback then leaves nothing behind.
+      const logGroup = new logs.LogGroup(this, `${fnId}Logs`, { retention, removalPolicy: RETAIN_EXCEPT_ON_CREATE });
       const role = new iam.Role(this, `${fnId}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `${fnProps.description} (execution role)`,
@@ -190,8 +207,7 @@ export class TokenVendingMachine extends Construct {
         role,
         logGroup,
         tracing,
-        reservedConcurrentExecutions: config.reservedConcurrency,
-        paramsAndSecrets,
+        reservedConcurrentExecutions: fnProps.reservedConcurrency,
         environment: { ...powertools, ...fnProps.environment },
         bundling: tvmBundling(configJson),
       });
@@ -244,10 +260,21 @@ export class TokenVendingMachine extends Construct {
       description: 'Momento token vending machine: mints disposable tokens',
       memorySize: props.vendingMemorySize ?? 512,
       timeout: Duration.seconds(vendingTimeoutSeconds(config.momento.deadlineMs)),
+      reservedConcurrency: config.reservedConcurrency,
       environment: { TVM_SECRET_ID: momentoSecret.secretId, ...clientIdsEnv },
     });
     this.vendingFunction = vending.fn;
     allowGetSecretValue(vending.role, momentoSecret, 'ReadMomentoApiKey');
+    const reserved = [
+      ['vending', config.reservedConcurrency],
+      ['authorizer', config.authorizerReservedConcurrency],
+    ].filter(([, n]) => n !== undefined);
+    if (reserved.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'tvm:reserved-concurrency',
+        `Reserved concurrency (${reserved.map(([f, n]) => `${f} ${n}`).join(', ')}) is taken from the account's unreserved pool: Lambda refuses the deploy if that would leave less than its minimum unreserved (100 with the usual quota of 1,000). New accounts may have a quota of 10, where any reservation fails: ask for a raise first, or leave it unset.`,
+      );
+    }
 
     // ── Authentication ─────────────────────────────────────────────────────────────────────────────────
     if (auth.mode === 'authorizer') {
@@ -267,6 +294,7 @@ export class TokenVendingMachine extends Construct {
         description: 'Momento token vending machine: verifies bearer JWTs (Lambda TOKEN authorizer)',
         memorySize: props.authorizerMemorySize ?? 256,
         timeout: Duration.seconds(5),
+        reservedConcurrency: config.authorizerReservedConcurrency,
         environment,
       });
       if (keys) allowGetSecretValue(authz.role, keys, 'ReadApiKeys');
@@ -276,7 +304,9 @@ export class TokenVendingMachine extends Construct {
         identitySource: apigw.IdentitySource.header('Authorization'),
         // Junk that can never verify is refused with 401 by API Gateway, without invoking (and paying for) the
         // authorizer; the authorizer still checks everything itself.
-        validationRegex: '^([Bb]earer|ApiKey) [^ ]+$',
+        // The scheme is case-insensitive, as in authorizers/verify.ts (parseAuthorization); one space, then a
+        // credential without spaces.
+        validationRegex: AUTHORIZATION_VALIDATION_REGEX,
         resultsCacheTtl: Duration.seconds(auth.resultCacheTtlSeconds),
       });
     } else if (auth.mode === 'cognito' && this.userPool) {
@@ -287,13 +317,14 @@ export class TokenVendingMachine extends Construct {
     }
 
     // ── API ────────────────────────────────────────────────────────────────────────────────────────────
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy: RETAIN_EXCEPT_ON_CREATE });
     this.api = new apigw.RestApi(this, 'Api', {
       // Not a physical name (API names need not be unique); the stack name tells two deployments apart.
       restApiName: `${stack.stackName}-token-vending-machine`,
       description: 'Momento token vending machine',
       endpointTypes: [props.endpointType ?? apigw.EndpointType.REGIONAL],
-      cloudWatchRole: props.apiGatewayCloudWatchRole ?? false,
+      // Not CDK's AWS::ApiGateway::Account: it would overwrite a role other APIs use (see below).
+      cloudWatchRole: false,
       deployOptions: {
         stageName: props.stageName ?? 'prod',
         throttlingRateLimit: config.throttling.rateLimit,
@@ -307,14 +338,12 @@ export class TokenVendingMachine extends Construct {
         accessLogFormat: accessLogFormat(auth.mode),
       },
     });
-    if (props.apiGatewayCloudWatchRole) {
-      const cwRole = this.api.node.tryFindChild('CloudWatchRole');
-      if (cwRole) {
-        Validations.of(cwRole).acknowledge({
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-          reason: 'The account-wide API Gateway logging role; AWS documents this managed policy for exactly this role.',
-        });
-      }
+    if (props.ensureApiGatewayLogsRole ?? true) {
+      this.apiGatewayAccountRole = new ApiGatewayAccountRole(this, 'ApiGatewayAccountRole', {
+        logRetention: retention,
+      });
+      // The stage turns logging on, which API Gateway refuses until the account has its role.
+      this.api.deploymentStage.node.addDependency(this.apiGatewayAccountRole);
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',
@@ -353,7 +382,8 @@ export class TokenVendingMachine extends Construct {
               : apigw.AuthorizationType.CUSTOM,
       },
     );
-    this.tokenUrl = this.api.urlForPath('/token');
+    this.domainName = config.domain ? this.addCustomDomain(config.domain) : undefined;
+    this.tokenUrl = config.domain ? `https://${config.domain.name}/token` : this.api.urlForPath('/token');
 
     if (auth.mode === 'open') {
       Annotations.of(this).addWarningV2(
@@ -416,7 +446,11 @@ export class TokenVendingMachine extends Construct {
     this.dashboard = monitoring.dashboard;
   }
 
-  /** The secret a {@link SecretRef} names: created empty, or imported by name or ARN. */
+  /**
+   * The secret a {@link SecretRef} names: created empty, or imported by name or complete ARN. Nothing is guessed:
+   * a name is in the stack's account and region, and its IAM resource is `…:secret:<name>-??????` (the six
+   * characters Secrets Manager appends); an ARN is complete and is the IAM resource as is.
+   */
   private bindSecret(id: string, ref: SecretRef, description: string): SecretBinding {
     const stack = Stack.of(this);
     if ('create' in ref) {
@@ -432,6 +466,7 @@ export class TokenVendingMachine extends Construct {
       });
       return { secret, secretId: secret.secretArn, policyArn: secret.secretArn };
     }
+    const kmsKeyArn = ref.kmsKeyArn;
     if ('name' in ref) {
       const secret = sm.Secret.fromSecretNameV2(this, id, ref.name);
       const policyArn = stack.formatArn({
@@ -440,20 +475,62 @@ export class TokenVendingMachine extends Construct {
         resourceName: `${ref.name}-??????`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
-      return { secret, secretId: ref.name, policyArn };
+      return { secret, secretId: ref.name, policyArn, kmsKeyArn };
     }
-    const complete = COMPLETE_SECRET_ARN.test(ref.arn);
-    const secret = complete
-      ? sm.Secret.fromSecretCompleteArn(this, id, ref.arn)
-      : sm.Secret.fromSecretPartialArn(this, id, ref.arn);
+    const secret = sm.Secret.fromSecretCompleteArn(this, id, ref.arn);
     const secretRegion = ref.arn.split(':')[3];
-    if (!Token.isUnresolved(stack.region) && secretRegion !== stack.region) {
+    // The functions call Secrets Manager in their own region (AWS_REGION), where another region's ARN is unknown.
+    if (Token.isUnresolved(stack.region)) {
       Annotations.of(this).addWarningV2(
         'tvm:secret-region',
-        `The secret ${ref.arn} is in ${secretRegion}, the stack in ${stack.region}: the secrets extension reads from the function's region.`,
+        `The secret ${ref.arn} is in ${secretRegion}: deploy this region-agnostic stack only to ${secretRegion}, since the functions read secrets in their own region.`,
+      );
+    } else if (secretRegion !== stack.region) {
+      throw new Error(
+        `The secret ${ref.arn} is in ${secretRegion}, the stack in ${stack.region}: the functions read secrets in their own region. Replicate the secret to ${stack.region} (Secrets Manager replica) and give that ARN.`,
       );
     }
-    return { secret, secretId: ref.arn, policyArn: complete ? ref.arn : `${ref.arn}-??????` };
+    return { secret, secretId: ref.arn, policyArn: ref.arn, kmsKeyArn };
+  }
+
+  /**
+   * A regional custom domain (TLS 1.2) whose root maps to the stage, and, with a hosted zone, an A alias record
+   * for it. The certificate must be in the stack's region.
+   */
+  private addCustomDomain(domain: NonNullable<ResolvedConfig['domain']>): apigw.DomainName {
+    const stack = Stack.of(this);
+    const certRegion = domain.certificateArn.split(':')[3];
+    if (Token.isUnresolved(stack.region)) {
+      Annotations.of(this).addWarningV2(
+        'tvm:certificate-region',
+        `The certificate of ${domain.name} is in ${certRegion}: deploy this region-agnostic stack only to ${certRegion} (a regional custom domain needs a certificate in its own region).`,
+      );
+    } else if (certRegion !== stack.region) {
+      throw new Error(
+        `domain.certificateArn is in ${certRegion}, the stack in ${stack.region}: a regional custom domain needs an ACM certificate in ${stack.region}.`,
+      );
+    }
+    const domainName = new apigw.DomainName(this, 'Domain', {
+      domainName: domain.name,
+      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', domain.certificateArn),
+      endpointType: apigw.EndpointType.REGIONAL,
+      securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+    });
+    // The root of the domain is the stage: https://<name>/token.
+    new apigw.BasePathMapping(this, 'BasePathMapping', {
+      domainName,
+      restApi: this.api,
+      stage: this.api.deploymentStage,
+    });
+    if (domain.hostedZoneId !== undefined) {
+      new route53.ARecord(this, 'DomainAliasRecord', {
+        zone: route53.HostedZone.fromHostedZoneId(this, 'HostedZone', domain.hostedZoneId),
+        // Fully qualified (trailing dot): the zone is known by id only.
+        recordName: `${domain.name}.`,
+        target: route53.RecordTarget.fromAlias(new route53Targets.ApiGatewayDomain(domainName)),
+      });
+    }
+    return domainName;
   }
 
   /** A user pool for the TVM's users and its public SPA client. */
@@ -487,7 +564,7 @@ export class TokenVendingMachine extends Construct {
       standardThreatProtectionMode:
         plan === cognito.FeaturePlan.PLUS ? cognito.StandardThreatProtectionMode.FULL_FUNCTION : undefined,
       deletionProtection: true,
-      removalPolicy: props.userPoolRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.userPoolRemovalPolicy ?? RETAIN_EXCEPT_ON_CREATE,
     });
     if (auth.mfa !== 'required') {
       Validations.of(pool).acknowledge({
@@ -514,7 +591,9 @@ export class TokenVendingMachine extends Construct {
       // No hosted UI / OAuth redirect flows (CDK would otherwise default to example.com callbacks).
       disableOAuth: true,
       // Users may edit their profile, but nothing a tier could template: no custom attributes (so
-      // {claims.custom:x} stays admin-controlled), no email/phone/preferred_username (sign-in and identity).
+      // {claims.custom:x} stays admin-controlled), no phone/preferred_username. Email (sign-in and identity)
+      // only with self sign-up: SignUp must write every attribute the pool requires, and a changed email is
+      // verified before it counts (keepOriginal).
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({
         fullname: true,
         givenName: true,
@@ -522,6 +601,7 @@ export class TokenVendingMachine extends Construct {
         nickname: true,
         locale: true,
         timezone: true,
+        email: auth.selfSignUp,
       }),
     });
     const groups = new Map<string, string[]>();
@@ -543,18 +623,33 @@ export class TokenVendingMachine extends Construct {
 
 /**
  * Timeout of the vending function: long enough for the worst ordinary request — two mint attempts (one retry
- * on UNAVAILABLE) and two key reads through the extension, plus a second — so the function answers its own
+ * on UNAVAILABLE) and two reads of the key from Secrets Manager, plus a second — so the function answers its own
  * 503 instead of being cut off; at least 10 s, and under API Gateway's 29 s.
  */
 export function vendingTimeoutSeconds(deadlineMs: number): number {
-  return Math.min(28, Math.max(10, Math.ceil((2 * deadlineMs + 2 * EXTENSION_TIMEOUT_MS + 1000) / 1000)));
+  return Math.min(28, Math.max(10, Math.ceil((2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000) / 1000)));
 }
 
-/** Allows exactly one action on exactly one secret (the extension needs nothing else). */
+/**
+ * Allows exactly one action on exactly one secret (the function needs nothing else), and, for a secret under a
+ * customer managed key, `kms:Decrypt` on that key only when Secrets Manager of the stack's region asks.
+ */
 function allowGetSecretValue(role: iam.Role, binding: SecretBinding, sid: string): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [binding.policyArn] }),
   );
+  if (binding.kmsKeyArn !== undefined) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: `${sid}Key`,
+        actions: ['kms:Decrypt'],
+        resources: [binding.kmsKeyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(role).region}.${Stack.of(role).urlSuffix}` },
+        },
+      }),
+    );
+  }
 }
 
 /**
@@ -594,6 +689,8 @@ function checkProps(props: TokenVendingMachineProps, config: ResolvedConfig, cre
   const mode = config.auth.mode;
   if (props.endpointType === apigw.EndpointType.PRIVATE)
     problems.push('endpointType PRIVATE is not supported (browsers call the API from the internet)');
+  if (config.domain && props.endpointType !== undefined && props.endpointType !== apigw.EndpointType.REGIONAL)
+    problems.push('config.domain is a regional custom domain: it needs endpointType REGIONAL (the default)');
   if (!createsUserPool) {
     if (props.userPoolFeaturePlan !== undefined)
       problems.push(

@@ -31,6 +31,18 @@ export class TvmStack extends Stack {
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('TokenUrl', tvm.tokenUrl, 'GET this URL for a Momento token');
     out('Region', Aws.REGION, 'Region of the API (and of the user pool)');
+    if (tvm.domainName && props.config.domain?.hostedZoneId === undefined)
+      out(
+        'DomainTarget',
+        tvm.domainName.domainNameAliasDomainName,
+        `Point DNS for ${props.config.domain?.name} here (a CNAME, or a Route 53 alias with DomainTargetHostedZoneId)`,
+      );
+    if (tvm.domainName && props.config.domain?.hostedZoneId === undefined)
+      out(
+        'DomainTargetHostedZoneId',
+        tvm.domainName.domainNameAliasHostedZoneId,
+        'Hosted zone id of DomainTarget (for a Route 53 alias record)',
+      );
     out('SecretArn', tvm.secret.secretArn, 'Secret holding the Momento API key');
     out('SecretName', tvm.secret.secretName, 'Name of the secret holding the Momento API key');
     out(

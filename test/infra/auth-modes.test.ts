@@ -1,7 +1,10 @@
 /** Authentication wiring per `auth.mode`: open, cognito (new and existing pool), Lambda authorizer. */
 import { aws_cognito as cognito } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { MODES, onlyResource, resourcesOf, synth } from './helpers';
+import fc from 'fast-check';
+import { parseAuthorization } from '../../authorizers/verify';
+import { AUTHORIZATION_VALIDATION_REGEX } from '../../lib/token-vending-machine';
+import { MODES, onlyResource, resourcesOf, synth, tvmFunctions } from './helpers';
 
 const getMethod = (httpMethod: string) => ({
   HttpMethod: httpMethod,
@@ -26,7 +29,7 @@ describe('Construct: TokenVendingMachine — open mode', () => {
         }),
       },
     });
-    s.template.resourceCountIs('AWS::Lambda::Function', 1);
+    expect(tvmFunctions(s.template).map(([id]) => id)).toEqual([expect.stringMatching(/VendingFunction/)]);
   });
 
   it('warns at synth that anyone can mint tokens, and that there is no WAF', () => {
@@ -48,9 +51,10 @@ describe('Construct: TokenVendingMachine — open mode', () => {
 describe('Construct: TokenVendingMachine — cognito mode, new user pool', () => {
   const s = synth(MODES.cognito);
 
-  it('creates a hardened pool: email sign-in, no self sign-up, strong passwords, TOTP MFA per config, email-only recovery, retained', () => {
+  it('creates a hardened pool: email sign-in, no self sign-up, strong passwords, TOTP MFA per config, email-only recovery, retained except on a failed create', () => {
     s.template.hasResource('AWS::Cognito::UserPool', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({
         AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
         UsernameAttributes: ['email'],
@@ -182,7 +186,7 @@ describe('Construct: TokenVendingMachine — authorizer mode', () => {
     s.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
-      IdentityValidationExpression: '^([Bb]earer|ApiKey) [^ ]+$',
+      IdentityValidationExpression: AUTHORIZATION_VALIDATION_REGEX,
       AuthorizerResultTtlInSeconds: 120,
       AuthorizerUri: Match.objectLike({
         'Fn::Join': Match.arrayWith([
@@ -259,5 +263,62 @@ describe('Construct: TokenVendingMachine — authorizer mode with API keys', () 
     expect(sm).toEqual([
       expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: apiKeysSecret } }),
     ]);
+  });
+});
+
+describe('Construct: TokenVendingMachine — TOKEN authorizer pre-check', () => {
+  // API Gateway refuses a header that fails the regex with 401 before invoking the authorizer, so the regex must
+  // accept everything the authorizer's parser accepts (case-insensitive schemes, RFC 9110) and may refuse the rest.
+  const regex = new RegExp(AUTHORIZATION_VALIDATION_REGEX);
+  const parses = (value: string): boolean => {
+    try {
+      parseAuthorization(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each([
+    'Bearer eyJ.a.b',
+    'bearer eyJ.a.b',
+    'BEARER eyJ.a.b',
+    'bEaReR x',
+    'ApiKey id.secret',
+    'apikey id.secret',
+    'APIKEY id.secret',
+    'Bearer  two-spaces',
+    'Basic dXNlcjpwYXNz',
+    'Bearer',
+    'Bearer ',
+    'Bearer a b',
+    'Bearer\tx',
+    'Token x',
+    'eyJ.a.b',
+  ])('agrees with parseAuthorization on %j', (value) => {
+    expect(regex.test(value)).toBe(parses(value));
+  });
+
+  it('agrees with parseAuthorization on generated headers', () => {
+    const chars = fc.constantFrom(...'BearERapiKEYkyx. \t-');
+    fc.assert(
+      fc.property(fc.string({ unit: chars, maxLength: 20 }), (value) => {
+        const trimmed = value.trim(); // API Gateway, like any HTTP server, strips surrounding whitespace
+        expect(regex.test(trimmed)).toBe(parses(trimmed));
+      }),
+      { numRuns: 500 },
+    );
+    // Generated strings rarely spell a scheme; the prefixes make sure both schemes in every case are exercised.
+    fc.assert(
+      fc.property(
+        fc.constantFrom('Bearer', 'bearer', 'BEARER', 'ApiKey', 'apikey', 'APIKEY', 'Bearr', 'Api-Key'),
+        fc.string({ unit: chars, maxLength: 12 }),
+        (scheme, rest) => {
+          const value = `${scheme}${rest}`.trim();
+          expect(regex.test(value)).toBe(parses(value));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

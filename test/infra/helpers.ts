@@ -139,3 +139,8 @@ export function onlyResource(
     throw new Error(`expected exactly one ${type}${idPart ? ` matching ${idPart}` : ''}, found ${found.length}`);
   return found[0];
 }
+
+/** The TVM's own functions (vending, authorizer), leaving out the account-role custom resource's handler. */
+export function tvmFunctions(template: Template): [string, { Properties?: Record<string, unknown> }][] {
+  return resourcesOf(template, 'AWS::Lambda::Function').filter(([id]) => /VendingFunction|AuthorizerFunction/.test(id));
+}

@@ -4,9 +4,9 @@
  */
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { aws_cognito as cognito, aws_sns as sns } from 'aws-cdk-lib';
-import type { TvmConfig } from '../../config/schema';
+import { validateConfig, type TvmConfig } from '../../config/schema';
 import { vendingTimeoutSeconds } from '../../lib/token-vending-machine';
-import { MODES, TEST_ENV, baseConfig, nagFindings, onlyResource, resourcesOf, synth } from './helpers';
+import { MODES, TEST_ENV, baseConfig, nagFindings, onlyResource, resourcesOf, synth, tvmFunctions } from './helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 const statementsOf = (s: ReturnType<typeof synth>, roleIdPart: string): Statement[] =>
@@ -28,7 +28,7 @@ describe('Construct: TokenVendingMachine — cdk-nag AwsSolutions', () => {
       baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { name: 'prod/momento' } } }),
       {},
     ],
-    ['the account CloudWatch role', MODES.cognito, { tvm: { apiGatewayCloudWatchRole: true } }],
+    ['no account CloudWatch role', MODES.cognito, { tvm: { ensureApiGatewayLogsRole: false } }],
     [
       'the PLUS plan with required MFA',
       { ...MODES.cognito, auth: { mode: 'cognito', mfa: 'required' } } as TvmConfig,
@@ -75,8 +75,14 @@ describe('Construct: TokenVendingMachine — Momento key secret', () => {
 
   it.each(ALL_MODES)('%s: roles use no AWS managed policies (explicit log permissions instead)', (_mode, config) => {
     const s = synth(config);
-    for (const [, role] of resourcesOf(s.template, 'AWS::IAM::Role'))
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    const managed = resourcesOf(s.template, 'AWS::IAM::Role').filter(([, r]) => r.Properties?.ManagedPolicyArns);
+    // The one exception: the account-wide API Gateway logging role, for which AWS documents this policy.
+    expect(managed.map(([id, r]) => [id, JSON.stringify(r.Properties?.ManagedPolicyArns)])).toEqual([
+      [
+        expect.stringMatching(/^TokenVendingMachineApiGatewayAccountRoleLogsRole/),
+        expect.stringContaining(':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+      ],
+    ]);
     const logs = statementsOf(s, 'VendingFunctionRole').find((st) => actions(st).includes('logs:PutLogEvents'));
     expect(logs?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/VendingFunctionLogs/), 'Arn'] });
   });
@@ -124,18 +130,8 @@ describe('Construct: TokenVendingMachine — Momento key secret', () => {
     ]);
   });
 
-  it.each([
-    [
-      'a complete ARN',
-      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-key-AbC123',
-      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-key-AbC123',
-    ],
-    [
-      'a partial ARN',
-      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento',
-      'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-??????',
-    ],
-  ])('imports a secret by %s and scopes the policy to it', (_what, arn, policyArn) => {
+  it('imports a secret by its complete ARN: the function gets the ARN, the policy exactly that ARN', () => {
+    const arn = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-key-AbC123';
     const s = synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } }));
     s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -144,17 +140,106 @@ describe('Construct: TokenVendingMachine — Momento key secret', () => {
     const sm = statementsOf(s, 'VendingFunctionRole').filter((st) =>
       actions(st).some((a) => a.startsWith('secretsmanager:')),
     );
-    expect(sm).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: policyArn })]);
-    Annotations.fromStack(s.stack).hasNoWarning('*', Match.stringLikeRegexp('secrets extension reads'));
+    expect(sm).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: arn })]);
   });
 
-  it('warns when an imported secret lives in another region than the stack', () => {
+  it('takes a name that happens to end in "-" and six characters as a name (no guessing)', () => {
+    // Before: "prod/tvm-abcdef" looked like a complete ARN's suffix and the grant missed the real ARN.
+    const s = synth(
+      baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { name: 'prod/tvm-abcdef' } } }),
+    );
+    const sm = statementsOf(s, 'VendingFunctionRole').filter((st) =>
+      actions(st).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(sm).toEqual([
+      expect.objectContaining({
+        Resource: `arn:aws:secretsmanager:${TEST_ENV.region}:${TEST_ENV.account}:secret:prod/tvm-abcdef-??????`,
+      }),
+    ]);
+  });
+
+  it.each([
+    ['a partial ARN (no six-character suffix)', 'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento'],
+    ['an ARN with a partial suffix', 'arn:aws:secretsmanager:us-west-2:123456789012:secret:momento-AbC1'],
+  ])('refuses %s: give the complete ARN or { name }', (_what, arn) => {
+    expect(() =>
+      validateConfig(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } })),
+    ).toThrow(/momento\.secret\.arn: must be the complete ARN/);
+  });
+
+  it.each([
+    [
+      'a name',
+      { name: 'prod/momento' },
+      `arn:aws:secretsmanager:${TEST_ENV.region}:${TEST_ENV.account}:secret:prod/momento-??????`,
+    ],
+    [
+      'a complete ARN',
+      { arn: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:prod/momento-AbC123' },
+      'arn:aws:secretsmanager:us-west-2:123456789012:secret:prod/momento-AbC123',
+    ],
+  ])(
+    'imports a secret by %s under a customer managed key: kms:Decrypt on that key, only through Secrets Manager',
+    (_what, ref, secretResource) => {
+      const kmsKeyArn = 'arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+      const s = synth(
+        baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { ...ref, kmsKeyArn } } }),
+      );
+      const all = statementsOf(s, 'VendingFunctionRole');
+      expect(all.filter((st) => actions(st).some((a) => /^(kms|secretsmanager):/.test(a)))).toEqual([
+        expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: secretResource }),
+        {
+          Sid: 'ReadMomentoApiKeyKey',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: kmsKeyArn,
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.us-west-2.', { Ref: 'AWS::URLSuffix' }]] },
+            },
+          },
+        },
+      ]);
+      expect(nagFindings(s)).toEqual([]);
+    },
+  );
+
+  it('refuses a KMS alias for kmsKeyArn (the grant needs the key ARN)', () => {
+    expect(() =>
+      validateConfig(
+        baseConfig({
+          momento: {
+            endpoint: 'cell-1.example.momentohq.com',
+            secret: { name: 'prod/momento', kmsKeyArn: 'arn:aws:kms:us-west-2:123456789012:alias/momento' },
+          },
+        }),
+      ),
+    ).toThrow(/momento\.secret\.kmsKeyArn: must be a KMS key ARN/);
+  });
+
+  it('refuses an imported secret in another region than the stack (the functions read in their own region)', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:momento-key-AbC123';
-    const s = synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } }));
+    expect(() =>
+      synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } }), {
+        env: { account: TEST_ENV.account, region: 'us-west-2' },
+      }),
+    ).toThrow(/is in eu-west-1, the stack in us-west-2/);
+  });
+
+  it('warns in a region-agnostic stack that an imported secret pins the region', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:momento-key-AbC123';
+    const s = synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com', secret: { arn } } }), {
+      env: undefined,
+    });
     Annotations.fromStack(s.stack).hasWarning(
       '/TestTvm/TokenVendingMachine',
-      Match.stringLikeRegexp('is in eu-west-1, the stack in us-west-2'),
+      Match.stringLikeRegexp('deploy this region-agnostic stack only to eu-west-1'),
     );
+  });
+
+  it('creates the secret when momento.secret is left out', () => {
+    const s = synth(baseConfig({ momento: { endpoint: 'cell-1.example.momentohq.com' } }));
+    onlyResource(s.template, 'AWS::SecretsManager::Secret', 'MomentoApiKey');
   });
 });
 
@@ -208,8 +293,8 @@ describe('Construct: TokenVendingMachine — functions', () => {
     '%s: every function is nodejs24.x on arm64 with an explicit, month-long log group',
     (_mode, config) => {
       const s = synth(config);
+      expect(tvmFunctions(s.template)).toHaveLength(config.auth.mode === 'authorizer' ? 2 : 1);
       const fns = resourcesOf(s.template, 'AWS::Lambda::Function');
-      expect(fns.length).toBe(config.auth.mode === 'authorizer' ? 2 : 1);
       for (const [, fn] of fns) {
         expect(fn.Properties).toEqual(expect.objectContaining({ Runtime: 'nodejs24.x', Architectures: ['arm64'] }));
         expect(fn.Properties?.LoggingConfig).toEqual({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
@@ -234,7 +319,7 @@ describe('Construct: TokenVendingMachine — functions', () => {
     });
   });
 
-  it('runs the vending function with 512 MB, 11 s, Powertools settings, the secret id and the uncached secrets extension', () => {
+  it('runs the vending function with 512 MB, 11 s, Powertools settings and the secret id, without a layer', () => {
     const s = synth(MODES.cognito);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('mints'),
@@ -243,28 +328,26 @@ describe('Construct: TokenVendingMachine — functions', () => {
       Timeout: 11,
       ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: Match.absent(),
-      Layers: [Match.stringLikeRegexp(':layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:')],
+      Layers: Match.absent(),
       Environment: {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: 'TestTvm',
           POWERTOOLS_METRICS_NAMESPACE: 'MomentoTokenVendingMachine',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           TVM_SECRET_ID: { Ref: Match.stringLikeRegexp('MomentoApiKey') },
-          PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: 'false',
+          PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: Match.absent(),
           TVM_CONFIG: Match.absent(), // baked into the bundle, not the environment
         }),
       },
     });
   });
 
-  it('applies reserved concurrency and X-Ray tracing from config to both functions', () => {
-    const s = synth({ ...MODES.authorizer, reservedConcurrency: 7, tracing: true, logLevel: 'WARN' });
-    const fns = resourcesOf(s.template, 'AWS::Lambda::Function');
+  it('applies X-Ray tracing and the log level from config to both functions', () => {
+    const s = synth({ ...MODES.authorizer, tracing: true, logLevel: 'WARN' });
+    const fns = tvmFunctions(s.template);
     expect(fns).toHaveLength(2);
     for (const [, fn] of fns) {
-      expect(fn.Properties).toEqual(
-        expect.objectContaining({ ReservedConcurrentExecutions: 7, TracingConfig: { Mode: 'Active' } }),
-      );
+      expect(fn.Properties).toEqual(expect.objectContaining({ TracingConfig: { Mode: 'Active' } }));
       expect(
         (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.POWERTOOLS_LOG_LEVEL,
       ).toBe('WARN');

@@ -455,12 +455,12 @@ describe('Function: validateConfig', () => {
     [
       'a secret ARN of another service',
       (c) => (c.momento.secret = { arn: 'arn:aws:s3:::my-bucket' }),
-      /momento\.secret\.arn: secret arn is not a Secrets Manager ARN/,
+      /momento\.secret\.arn: is not a Secrets Manager ARN/,
     ],
     [
       'a secret that is none of the three shapes',
       (c) => (c.momento.secret = { path: '/tvm/key' }),
-      /momento\.secret: secret must be \{ create: true \}, \{ name: "…" \} or \{ arn:/,
+      /momento\.secret: must be \{ create: true \}, \{ name: "…" \} or \{ arn:/,
     ],
     [
       'selfSignUp with an existing user pool',

@@ -7,17 +7,16 @@
  * A wrong or missing config fails here, loudly, before any request is answered.
  */
 import { validateAuthConfig } from '../config/auth-schema';
+import { readFunctionConfig } from '../common/function-config';
 import { readSecretString } from '../common/secret-reader';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
 import { consoleLog, createAuthorizer } from './authorizer';
 
-// `process.env.TVM_CONFIG` is replaced by the validated config at build time (lib/bundling.ts); locally it is
-// read from the environment. The whole file was validated at synth (and is by the vending function at its cold
-// start); here its `auth` section is validated again with the same schema — the part this function uses — which
-// keeps the rest of the schema out of this bundle's cold start.
-const configJson = process.env.TVM_CONFIG;
-if (!configJson) throw new Error('TVM_CONFIG is not set: the authorizer has no configuration');
-const validated = validateAuthConfig((JSON.parse(configJson) as { auth?: unknown }).auth);
+// The policy the construct staged next to this bundle (common/function-config.ts). The whole policy was validated
+// at synth (and is by the vending function at its cold start); here its `auth` section is validated again with
+// the same schema — the part this function uses — which keeps the rest of the schema out of this bundle's cold
+// start.
+const validated = validateAuthConfig((readFunctionConfig(__dirname) as { auth?: unknown } | null)?.auth);
 if (validated.mode !== 'authorizer') {
   throw new Error(
     `The authorizer function needs auth.mode "authorizer", but the configuration says "${validated.mode}"`,

@@ -11,9 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import authorizerExample from '../config/examples/authorizer.config';
-import { validateConfig } from '../config/schema';
+import { policyOf, validateConfig } from '../config/schema';
 import defaultConfig from '../config/tvm.config';
-import { BUNDLE_OPTIONS, configDefine, ENTRIES, ROOT } from '../lib/bundling';
+import { FUNCTION_CONFIG_FILE } from '../common/function-config';
+import { BUNDLE_OPTIONS, ENTRIES, ROOT } from '../lib/bundling';
 import { BENCH_CLIENT_ID } from './events';
 import { runLatency, type LatencyReport } from './latency';
 import { startLocalServices, type LocalServices } from './services';
@@ -67,9 +68,14 @@ const LAMBDA_ENV: Readonly<Record<string, string>> = {
   GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '/nonexistent',
 };
 
+/**
+ * Bundles `entry` to `.bench/<name>/index.js` with the policy next to it (`tvm-config.json`), laid out as the
+ * construct stages a function's code asset (lib/function-code.ts): the cold start reads it as in Lambda.
+ */
 async function build(name: string, entry: string, configJson: string): Promise<Built> {
   if (!existsSync(entry)) return { problem: 'missing' };
-  const outfile = path.join(OUT, `${name}.js`);
+  const dir = path.join(OUT, name);
+  const outfile = path.join(dir, 'index.js');
   try {
     const result = await esbuild.build({
       ...BUNDLE_OPTIONS,
@@ -77,12 +83,12 @@ async function build(name: string, entry: string, configJson: string): Promise<B
       external: [...BUNDLE_OPTIONS.external],
       entryPoints: [entry],
       outfile,
-      define: configDefine(configJson),
       metafile: true,
       logLevel: 'silent',
     });
+    writeFileSync(path.join(dir, FUNCTION_CONFIG_FILE), configJson);
     writeFileSync(path.join(OUT, `${name}.meta.json`), JSON.stringify(result.metafile));
-    const out = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith(`${name}.js`))?.[1];
+    const out = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith(`${name}/index.js`))?.[1];
     return { file: outfile, bytes: out?.bytes, metafile: result.metafile };
   } catch (e) {
     const first = (e as { errors?: esbuild.Message[] }).errors?.[0];
@@ -180,9 +186,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = loadavg();
   mkdirSync(OUT, { recursive: true });
-  const config = validateConfig(defaultConfig);
+  const config = policyOf(validateConfig(defaultConfig));
   // The stack deploys the authorizer only in authorizer mode, and its init refuses any other config.
-  const authorizerConfig = config.auth.mode === 'authorizer' ? config : validateConfig(authorizerExample);
+  const authorizerConfig = config.auth.mode === 'authorizer' ? config : policyOf(validateConfig(authorizerExample));
   const notes: string[] = [];
   if (authorizerConfig !== config)
     notes.push(
@@ -220,7 +226,7 @@ async function main(): Promise<void> {
   try {
     if (services) {
       const env = { ...LAMBDA_ENV, ...services.env };
-      // Same code; only the baked endpoint differs, so the TLS name check passes at the fake (token.momento.test).
+      // Same code; only the policy's endpoint differs, so the TLS name check passes at the fake (token.momento.test).
       const local = built.vending.file
         ? await build(
             'vending-local',

@@ -124,8 +124,11 @@ const origin = z.string().check(
   ),
 );
 
-/** The operator's configuration, as written (optional fields may be left out). */
-const tvmConfigSchema = z.strictObject({
+/**
+ * The policy: what the functions need at run time (who may get which token, for how long, from where). It is
+ * validated at synth and again at cold start, and baked into the functions' code asset as JSON.
+ */
+const policyShape = {
   /** How callers prove who they are. */
   auth: authSchema,
   /** Permission tiers; a user gets the union of the tiers their groups grant. */
@@ -143,15 +146,6 @@ const tvmConfigSchema = z.strictObject({
     /** Origins allowed to call the API from a browser. No wildcard. */
     allowOrigins: z.array(origin),
   }),
-  throttling: z._default(
-    z.strictObject({
-      /** Steady-state requests per second for the stage. @default 10 */
-      rateLimit: z._default(z.number().check(z.gte(1), z.lte(10000)), 10),
-      /** Burst for the stage. @default 20 */
-      burstLimit: z._default(z.number().check(z.int(), z.gte(1), z.lte(5000)), 20),
-    }),
-    { rateLimit: 10, burstLimit: 20 },
-  ),
   momento: z.strictObject({
     /** Momento endpoint of your region (e.g. cell-4-us-west-2-1.prod.a.momentohq.com); tokens are minted at token.<endpoint>. */
     endpoint: z
@@ -178,15 +172,6 @@ const tvmConfigSchema = z.strictObject({
     }),
     { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
   ),
-  /** Optional AWS WAF web ACL on the stage. @default off */
-  waf: z.optional(
-    z.strictObject({
-      /** Requests per 5 minutes per IP before WAF blocks. @default 600 */
-      ratePer5MinPerIp: z._default(z.number().check(z.int(), z.gte(10), z.lte(2_000_000_000)), 600),
-      /** Add the AWS managed common rule set. @default true */
-      managedCommonRules: z._default(z.boolean(), true),
-    }),
-  ),
   /**
    * Per-caller limit on new mints (cache hits are free), per function instance: a verified identity, or the
    * client IP for anonymous callers of open mode. Over it → 429 + Retry-After. @default off
@@ -197,6 +182,31 @@ const tvmConfigSchema = z.strictObject({
       mintsPerMinute: z.number().check(z.int(), z.gte(1), z.lte(6000)),
       /** Mints a caller may make at once. @default mintsPerMinute */
       burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(6000))),
+    }),
+  ),
+};
+
+/**
+ * Deployment settings of the standalone app (bin/tvm.ts): infrastructure the stack maps onto
+ * `TokenVendingMachine` props. They never reach the functions.
+ */
+const deploymentShape = {
+  throttling: z._default(
+    z.strictObject({
+      /** Steady-state requests per second for the stage. @default 10 */
+      rateLimit: z._default(z.number().check(z.gte(1), z.lte(10000)), 10),
+      /** Burst for the stage. @default 20 */
+      burstLimit: z._default(z.number().check(z.int(), z.gte(1), z.lte(5000)), 20),
+    }),
+    { rateLimit: 10, burstLimit: 20 },
+  ),
+  /** Optional AWS WAF web ACL on the stage. @default off */
+  waf: z.optional(
+    z.strictObject({
+      /** Requests per 5 minutes per IP before WAF blocks. @default 600 */
+      ratePer5MinPerIp: z._default(z.number().check(z.int(), z.gte(10), z.lte(2_000_000_000)), 600),
+      /** Add the AWS managed common rule set. @default true */
+      managedCommonRules: z._default(z.boolean(), true),
     }),
   ),
   /**
@@ -252,7 +262,13 @@ const tvmConfigSchema = z.strictObject({
   logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   /** AWS X-Ray tracing on the API and functions. @default false */
   tracing: z._default(z.boolean(), false),
-});
+};
+
+/** The policy alone: what `TokenVendingMachine` takes as `config`. */
+const policySchema = z.strictObject(policyShape);
+
+/** The operator's configuration file of the standalone app, as written (optional fields may be left out). */
+const tvmConfigSchema = z.strictObject({ ...policyShape, ...deploymentShape });
 
 /** The configuration as an operator writes it. */
 export type TvmConfig = z.input<typeof tvmConfigSchema>;
@@ -263,6 +279,29 @@ export type Permission = Tier['permissions'][number];
 export type CachePermission = Extract<Permission, { type: 'cache' }>;
 export type TopicPermission = Extract<Permission, { type: 'topic' }>;
 export type { AuthConfig } from './auth-schema';
+/** The policy as written: what `TokenVendingMachine` takes as `config` (optional fields may be left out). */
+export type PolicyConfig = z.input<typeof policySchema>;
+/** The policy after validation, with every default filled in: what the functions read at cold start. */
+export type ResolvedPolicy = z.output<typeof policySchema>;
+
+/** Top-level keys of the policy, in schema order. */
+const POLICY_KEYS = Object.keys(policyShape) as (keyof typeof policyShape)[];
+
+/**
+ * Deployment settings of the config file and the `TokenVendingMachine` prop each one maps to (the standalone
+ * app's stack environment for `env`).
+ */
+export const DEPLOYMENT_SETTING_PROPS: Readonly<Record<keyof typeof deploymentShape, string>> = {
+  throttling: 'throttling',
+  waf: 'waf',
+  env: "the stack's env",
+  reservedConcurrency: 'vendingReservedConcurrency',
+  authorizerReservedConcurrency: 'authorizerReservedConcurrency',
+  domain: 'domain',
+  alarmEmail: 'alarmEmail',
+  logLevel: 'logLevel',
+  tracing: 'tracing',
+};
 
 /** The schema's default for `token.defaultTtlSeconds` and `token.maxTtlSeconds`. */
 const DEFAULT_TTL_SECONDS = 3600;
@@ -416,6 +455,38 @@ export function validateConfig(input: unknown): ResolvedConfig {
     : [...schemaProblems(tvmConfigSchema, input), ...crossCheck(input)];
   if (!parsed.success || problems.length > 0) throw configError(problems, SECTIONS);
   return parsed.data;
+}
+
+/**
+ * Validates a policy (the `config` of `TokenVendingMachine`, and what the functions read at cold start) and fills
+ * in defaults. Like {@link validateConfig} it collects every problem and throws one {@link ConfigError}; a
+ * deployment setting (`waf`, `throttling`, …) is reported as the construct prop to use instead.
+ *
+ * @example
+ * const policy = validatePolicy({ auth: { mode: 'cognito' }, tiers, cors, momento });
+ */
+export function validatePolicy(input: unknown): ResolvedPolicy {
+  const c = record(input);
+  const misplaced: Problem[] = [];
+  if (c !== undefined)
+    for (const [key, prop] of Object.entries(DEPLOYMENT_SETTING_PROPS))
+      if (key in c) misplaced.push({ path: [key], message: `is infrastructure, not policy: set ${prop} instead` });
+  const rest =
+    c === undefined ? input : Object.fromEntries(Object.entries(c).filter(([k]) => !(k in DEPLOYMENT_SETTING_PROPS)));
+  const parsed = z.safeParse(policySchema, rest);
+  const problems = [
+    ...misplaced,
+    ...(parsed.success ? crossCheck(parsed.data) : [...schemaProblems(policySchema, rest), ...crossCheck(rest)]),
+  ];
+  if (!parsed.success || problems.length > 0) throw configError(problems, POLICY_KEYS);
+  return parsed.data;
+}
+
+/** The policy part of a validated configuration file (what `TokenVendingMachine` takes as `config`). */
+export function policyOf(config: ResolvedConfig): ResolvedPolicy {
+  const policy: Record<string, unknown> = {};
+  for (const key of POLICY_KEYS) if (config[key] !== undefined) policy[key] = config[key];
+  return policy as ResolvedPolicy;
 }
 
 /** Identity helper giving the operator's file type checking and editor completion. */

@@ -2,16 +2,15 @@
  * Lambda entry point of the vending function. Builds every dependency once per container (module scope) and
  * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
  */
-import { validateConfig } from '../config/schema';
+import { readFunctionConfig } from '../common/function-config';
+import { validatePolicy } from '../config/schema';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
-// Replaced by the validated config at build time (lib/bundling.ts), read from the environment locally; validated
-// again here with the same schema, so a tampered or stale bundle fails closed.
-const configJson = process.env.TVM_CONFIG;
-if (!configJson) throw new Error('TVM_CONFIG is not set: the vending function has no configuration');
-const config = validateConfig(JSON.parse(configJson));
+// The policy the construct staged next to this bundle (common/function-config.ts), validated again with the same
+// schema as at synth, so a tampered or stale asset fails closed.
+const config = validatePolicy(readFunctionConfig(__dirname));
 const secretId = process.env.TVM_SECRET_ID;
 if (!secretId) throw new Error('TVM_SECRET_ID is not set: the vending function does not know where the Momento key is');
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import {
   type CacheRole,
   type Permission,
-  type ResolvedConfig,
+  type ResolvedPolicy,
   type Tier,
   type TopicRole,
   MAX_STATEMENTS,
@@ -69,7 +69,7 @@ export class PolicyEngine {
   private readonly tiersByGroup = new Map<string, Tier[]>();
   private readonly tiersByName = new Map<string, Tier>();
 
-  constructor(private readonly config: ResolvedConfig) {
+  constructor(private readonly config: ResolvedPolicy) {
     for (const tier of config.tiers) {
       this.tiersByName.set(tier.name, tier);
       for (const group of tier.groups) {

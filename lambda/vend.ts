@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { ResolvedConfig } from '../config/schema';
+import type { ResolvedPolicy } from '../config/schema';
 import { MisconfiguredError, MomentoError, SecretUnavailableError, TvmError } from './errors';
 import { corsHeaders, errorResponse, problemResponse, tokenResponse } from './http';
 import { identify } from './identity';
@@ -18,7 +18,7 @@ import type { Grant, Minter, MintedToken } from './types';
 /** What the vending handler needs from the outside world. */
 export interface VendDeps {
   /** Validated configuration. */
-  readonly config: ResolvedConfig;
+  readonly config: ResolvedPolicy;
   /** The port to Momento. */
   readonly minter: Minter;
   /** Audit log and metrics. @default nothing is recorded */

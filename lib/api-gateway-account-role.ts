@@ -3,7 +3,6 @@
  * so a stage with access and execution logging deploys in a fresh account — and leaves a role that is already
  * set untouched. Handler: lib/api-gateway-account/handler.ts.
  */
-import * as path from 'node:path';
 import {
   CustomResource,
   Duration,
@@ -12,11 +11,10 @@ import {
   Validations,
   aws_iam as iam,
   aws_lambda as lambda,
-  aws_lambda_nodejs as nodejs,
   aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ROOT } from './bundling';
+import { functionCode } from './function-code';
 
 /** Properties of {@link ApiGatewayAccountRole}. */
 export interface ApiGatewayAccountRoleProps {
@@ -37,6 +35,12 @@ export class ApiGatewayAccountRole extends Construct {
   readonly role: iam.Role;
   /** The custom resource; `getAttString('RoleArn')` is the role the account uses afterwards. */
   readonly resource: CustomResource;
+  /** The custom resource's handler. */
+  readonly handler: lambda.Function;
+  /** The handler's execution role. */
+  readonly handlerRole: iam.Role;
+  /** The handler's log group. */
+  readonly handlerLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiGatewayAccountRoleProps = {}) {
     super(scope, id);
@@ -81,11 +85,10 @@ export class ApiGatewayAccountRole extends Construct {
       }),
     );
 
-    const fn = new nodejs.NodejsFunction(this, 'Handler', {
-      entry: path.join(__dirname, 'api-gateway-account', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+    const fn = new lambda.Function(this, 'Handler', {
+      // Bundled like the TVM functions (lib/function-code.ts), with `@aws-sdk/*` from the runtime.
+      code: functionCode('api-gateway-account'),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 128,
@@ -94,7 +97,6 @@ export class ApiGatewayAccountRole extends Construct {
       description: 'Sets the API Gateway account CloudWatch Logs role if none is set (custom resource)',
       role: handlerRole,
       logGroup,
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'], logLevel: nodejs.LogLevel.ERROR },
     });
 
     this.resource = new CustomResource(this, 'Resource', {
@@ -104,5 +106,8 @@ export class ApiGatewayAccountRole extends Construct {
     });
     // The handler must be able to pass the role and write logs before CloudFormation invokes it.
     this.resource.node.addDependency(handlerRole);
+    this.handler = fn;
+    this.handlerRole = handlerRole;
+    this.handlerLogGroup = logGroup;
   }
 }

@@ -1,17 +1,22 @@
 /**
- * esbuild options for the Lambda bundles, shared by the stack (NodejsFunction) and the benchmark, so what
- * `npm run bench` measures is what `cdk deploy` ships.
+ * esbuild options for the Lambda bundles, shared by the construct (lib/function-code.ts: from source in this
+ * repository), the package build (scripts/build-package.ts: dist/functions/ at pack time) and the benchmark, so
+ * what `npm run bench` measures is what `cdk deploy` ships. No aws-cdk-lib here: the benchmark loads this file.
  */
 import * as path from 'node:path';
 
-/** Repository root. */
+/** Repository root (in the package: dist/, where no source entry exists). */
 export const ROOT = path.resolve(__dirname, '..');
 
 /** Entry points of the functions the stack deploys. */
 export const ENTRIES = {
   vending: path.join(ROOT, 'lambda', 'handler.ts'),
   authorizer: path.join(ROOT, 'authorizers', 'handler.ts'),
+  'api-gateway-account': path.join(ROOT, 'lib', 'api-gateway-account', 'handler.ts'),
 } as const;
+
+/** A function the construct deploys; its bundle is `functions/<name>/index.js` in the package. */
+export type FunctionName = keyof typeof ENTRIES;
 
 /**
  * Options common to every bundle. `mainFields` prefers ESM builds so esbuild can tree-shake zod/mini and
@@ -35,10 +40,25 @@ export const BUNDLE_OPTIONS = {
 } as const;
 
 /**
- * The validated configuration is baked into the bundle as a constant (`process.env.TVM_CONFIG` is replaced
- * at build time): no 4 KB environment limit, no extra read at cold start, and the function re-validates it
- * with the same schema when it starts. Locally (dev server, tests) the variable is read from the environment.
+ * The esbuild options of one function. The account-role custom resource handler runs only at deploy time and
+ * uses the runtime's AWS SDK v3 (`@aws-sdk/*` left out, no source map); the TVM functions bundle everything.
  */
-export const configDefine = (configJson: string): Record<string, string> => ({
-  'process.env.TVM_CONFIG': JSON.stringify(configJson),
-});
+export function bundleOptionsOf(name: FunctionName) {
+  return {
+    ...BUNDLE_OPTIONS,
+    mainFields: [...BUNDLE_OPTIONS.mainFields],
+    external: name === 'api-gateway-account' ? ['@aws-sdk/*'] : [...BUNDLE_OPTIONS.external],
+    sourcemap: name === 'api-gateway-account' ? false : BUNDLE_OPTIONS.sourcemap,
+  };
+}
+
+/**
+ * Bundles one function from source into `outdir/index.js` (and its source map) with esbuild, which is a
+ * development dependency: only this repository (and the package build) bundles from source; an installed
+ * package ships the bundles (dist/functions/).
+ */
+export function buildFunctionSync(name: FunctionName, outdir: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when bundling from source
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  esbuild.buildSync({ ...bundleOptionsOf(name), entryPoints: [ENTRIES[name]], outfile: path.join(outdir, 'index.js') });
+}

@@ -1,17 +1,18 @@
 /**
- * The deployable stack: one {@link TokenVendingMachine} and the outputs ops and front-end developers need.
- * It only wires and outputs.
+ * The deployable stack of the standalone app: one {@link TokenVendingMachine} and the outputs ops and front-end
+ * developers need. It maps the operator's configuration file onto the construct — the policy as `config`, the
+ * deployment settings as props — and outputs.
  */
 import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { ResolvedConfig } from '../config/schema';
+import { policyOf, type ResolvedConfig } from '../config/schema';
 import { TokenVendingMachine, type TokenVendingMachineProps } from './token-vending-machine';
 
 /** Properties of {@link TvmStack}. */
 export interface TvmStackProps extends StackProps {
   /** The validated configuration. */
   readonly config: ResolvedConfig;
-  /** Overrides for the construct (everything but `config`). @default - the construct's defaults */
+  /** Overrides for the construct (everything but `config`). @default - the construct's defaults and the file's settings */
   readonly tvm?: Omit<TokenVendingMachineProps, 'config'>;
 }
 
@@ -25,7 +26,13 @@ export class TvmStack extends Stack {
       description: `Momento token vending machine (${props.config.auth.mode} mode)`,
       ...props,
     });
-    const tvm = new TokenVendingMachine(this, 'TokenVendingMachine', { ...props.tvm, config: props.config });
+    const tvm = new TokenVendingMachine(this, 'TokenVendingMachine', {
+      ...propsOf(props.config),
+      // The stack's name, as before the construct named itself from its path: names stay stable across upgrades.
+      serviceName: this.stackName,
+      ...props.tvm,
+      config: policyOf(props.config),
+    });
     this.tvm = tvm;
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
@@ -64,4 +71,18 @@ export class TvmStack extends Stack {
       'CloudWatch dashboard of the TVM',
     );
   }
+}
+
+/** The deployment settings of a configuration file as construct props (unset settings keep the construct's defaults). */
+export function propsOf(config: ResolvedConfig): Omit<TokenVendingMachineProps, 'config'> {
+  return {
+    throttling: config.throttling,
+    waf: config.waf,
+    tracing: config.tracing,
+    logLevel: config.logLevel,
+    vendingReservedConcurrency: config.reservedConcurrency,
+    authorizerReservedConcurrency: config.authorizerReservedConcurrency,
+    alarmEmail: config.alarmEmail,
+    domain: config.domain,
+  };
 }

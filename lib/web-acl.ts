@@ -13,6 +13,8 @@ export interface TvmWebAclProps {
   readonly ratePer5MinPerIp: number;
   /** Add `AWSManagedRulesCommonRuleSet`. */
   readonly managedCommonRules: boolean;
+  /** Prefix of the CloudWatch metric names (`<prefix>-RateLimitPerIp`, …). @default - the stack name */
+  readonly metricNamePrefix?: string;
 }
 
 /** A REGIONAL web ACL associated with one REST API stage. */
@@ -24,11 +26,13 @@ export class TvmWebAcl extends Construct {
 
   constructor(scope: Construct, id: string, props: TvmWebAclProps) {
     super(scope, id);
-    // Metric names are labels, not physical names; the stack name keeps two stacks' graphs apart.
+    // Metric names are labels, not physical names; the prefix (the TVM's name) keeps two TVMs' graphs apart.
     const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
       sampledRequestsEnabled: true,
-      metricName: `${Stack.of(this).stackName}-${name}`.replace(/[^\w#:.\-/]/g, '-').slice(0, 255),
+      metricName: `${props.metricNamePrefix ?? Stack.of(this).stackName}-${name}`
+        .replace(/[^\w#:.\-/]/g, '-')
+        .slice(0, 255),
     });
     const rules: wafv2.CfnWebACL.RuleProperty[] = [
       {

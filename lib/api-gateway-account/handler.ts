@@ -9,7 +9,7 @@
  *   created by the stack, otherwise nothing changes.
  * - Delete: nothing (the account setting outlives the stack, and so does the role, which is retained).
  *
- * Bundled by lib/api-gateway-account-role.ts with `@aws-sdk/*` left out: the Node.js runtime ships SDK v3.
+ * Bundled by lib/function-code.ts (lib/bundling.ts `bundleOptionsOf`) with `@aws-sdk/*` left out: the Node.js runtime ships SDK v3.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';

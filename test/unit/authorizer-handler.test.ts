@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { generateApiKey } from '../../authorizers/api-keys';
 import type { handler as Handler } from '../../authorizers/handler';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
@@ -6,7 +9,7 @@ import { testConfig, tokenEvent, rs256 } from './authorizer-fixtures';
 type HandlerModule = { handler: typeof Handler };
 
 const ENV_KEYS = [
-  'TVM_CONFIG',
+  'TVM_CONFIG_FILE',
   'TVM_API_KEYS_SECRET_ID',
   'AWS_ENDPOINT_URL_SECRETS_MANAGER',
   'AWS_REGION',
@@ -34,9 +37,21 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-/** Loads authorizers/handler.ts afresh (module scope runs again) with the given environment. */
-async function loadHandler(env: Partial<Record<(typeof ENV_KEYS)[number], string>>): Promise<HandlerModule> {
-  Object.assign(process.env, env);
+const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-authorizer-handler-'));
+afterAll(() => fs.rmSync(configDir, { recursive: true, force: true }));
+let configFiles = 0;
+
+/**
+ * Loads authorizers/handler.ts afresh (module scope runs again) with the given environment and, as `config`, the
+ * text of its policy file (common/function-config.ts; TVM_CONFIG_FILE points at it), or no file at all.
+ */
+async function loadHandler(
+  env: Partial<Record<(typeof ENV_KEYS)[number], string>> & { config?: string },
+): Promise<HandlerModule> {
+  const { config, ...vars } = env;
+  const file = path.join(configDir, `config-${++configFiles}.json`);
+  if (config !== undefined) fs.writeFileSync(file, config);
+  Object.assign(process.env, { ...vars, TVM_CONFIG_FILE: file });
   let mod: HandlerModule | undefined;
   await jest.isolateModulesAsync(async () => {
     mod = (await import('../../authorizers/handler')) as HandlerModule;
@@ -45,8 +60,8 @@ async function loadHandler(env: Partial<Record<(typeof ENV_KEYS)[number], string
 }
 
 describe('Function: authorizer handler (module scope)', () => {
-  it('builds the authorizer from TVM_CONFIG and fails closed with exactly "Unauthorized"', async () => {
-    const { handler } = await loadHandler({ TVM_CONFIG: JSON.stringify(testConfig()) });
+  it('builds the authorizer from its policy file and fails closed with exactly "Unauthorized"', async () => {
+    const { handler } = await loadHandler({ config: JSON.stringify(testConfig()) });
     await expect(handler(tokenEvent(undefined))).rejects.toEqual(new Error('Unauthorized'));
     expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
       { level: 'WARN', message: 'authorization denied', reason: 'missing-authorization' },
@@ -54,7 +69,7 @@ describe('Function: authorizer handler (module scope)', () => {
   });
 
   it('honours logLevel ERROR (POWERTOOLS_LOG_LEVEL, set by the stack): routine refusals are not logged', async () => {
-    const { handler } = await loadHandler({ TVM_CONFIG: JSON.stringify(testConfig()), POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    const { handler } = await loadHandler({ config: JSON.stringify(testConfig()), POWERTOOLS_LOG_LEVEL: 'ERROR' });
     await expect(handler(tokenEvent('Basic abc'))).rejects.toEqual(new Error('Unauthorized'));
     expect(logged).toEqual([]);
   });
@@ -62,7 +77,7 @@ describe('Function: authorizer handler (module scope)', () => {
   it('fetches the JWKS lazily and refuses (ERROR log, no token) when the issuer is unreachable', async () => {
     // 127.0.0.1:9 (discard) refuses connections at once: no network, no wait.
     const { handler } = await loadHandler({
-      TVM_CONFIG: JSON.stringify(testConfig({ jwksUri: 'https://127.0.0.1:9/jwks.json' })),
+      config: JSON.stringify(testConfig({ jwksUri: 'https://127.0.0.1:9/jwks.json' })),
     });
     const token = rs256();
     await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toEqual(new Error('Unauthorized'));
@@ -73,21 +88,21 @@ describe('Function: authorizer handler (module scope)', () => {
   });
 
   it.each([
-    ['TVM_CONFIG is missing', {}, /TVM_CONFIG is not set/],
-    ['TVM_CONFIG is not JSON', { TVM_CONFIG: '{' }, /JSON/],
+    ['the policy file is missing', {}, /has no configuration: cannot read .*config-\d+\.json/],
+    ['the policy file is not JSON', { config: '{' }, /config-\d+\.json is not JSON/],
     [
       'the auth section is invalid',
-      { TVM_CONFIG: JSON.stringify(testConfig({ issuer: 'http://idp.example.com/' })) },
+      { config: JSON.stringify(testConfig({ issuer: 'http://idp.example.com/' })) },
       /Invalid TVM configuration[\s\S]*auth\.issuer: must be an https URL/,
     ],
     [
       'the config is not in authorizer mode',
-      { TVM_CONFIG: JSON.stringify({ ...testConfig(), auth: { mode: 'cognito' } }) },
+      { config: JSON.stringify({ ...testConfig(), auth: { mode: 'cognito' } }) },
       /needs auth\.mode "authorizer", but the configuration says "cognito"/,
     ],
     [
       'API keys are configured without TVM_API_KEYS_SECRET_ID',
-      { TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })) },
+      { config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })) },
       /TVM_API_KEYS_SECRET_ID is not set/,
     ],
   ])('fails at init when %s', async (_what, env, message) => {
@@ -108,7 +123,7 @@ describe('Function: authorizer handler (module scope)', () => {
     it('reads the key table lazily (on the first ApiKey request only) and allows a valid key', async () => {
       // Prepare
       const { handler } = await loadHandler({
-        TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+        config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
         TVM_API_KEYS_SECRET_ID: 'tvm/api-keys',
         ...stub.env,
       });
@@ -129,7 +144,7 @@ describe('Function: authorizer handler (module scope)', () => {
       // Prepare
       stub.set('tvm/throttled', 'throttled');
       const { handler } = await loadHandler({
-        TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+        config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
         TVM_API_KEYS_SECRET_ID: 'tvm/throttled',
         ...stub.env,
       });

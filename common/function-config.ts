@@ -1,0 +1,34 @@
+/**
+ * The policy a function runs with, read once at cold start from `tvm-config.json` next to its bundle: the
+ * construct writes the validated policy there when it stages the function's code asset (lib/function-code.ts).
+ * One small synchronous read and `JSON.parse` (no environment-size limit, no network). `TVM_CONFIG_FILE` names
+ * another file — the benchmark and the tests use it; a deployed function does not set it.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Name of the policy file in a function's code asset. */
+export const FUNCTION_CONFIG_FILE = 'tvm-config.json';
+
+/**
+ * The parsed (not yet validated) policy of this function.
+ *
+ * @param dir the directory of the running bundle (`__dirname` of the handler)
+ * @throws Error naming the file when it is missing or is not JSON (the function then fails its init, loudly)
+ */
+export function readFunctionConfig(dir: string): unknown {
+  const file = process.env.TVM_CONFIG_FILE || path.join(dir, FUNCTION_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`The function has no configuration: cannot read ${file} (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new Error(`The function's configuration ${file} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+}

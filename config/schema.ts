@@ -294,7 +294,7 @@ const POLICY_KEYS = Object.keys(policyShape) as (keyof typeof policyShape)[];
 export const DEPLOYMENT_SETTING_PROPS: Readonly<Record<keyof typeof deploymentShape, string>> = {
   throttling: 'throttling',
   waf: 'waf',
-  env: "the stack's env",
+  env: "(none: it is the stack's env)",
   reservedConcurrency: 'vendingReservedConcurrency',
   authorizerReservedConcurrency: 'authorizerReservedConcurrency',
   domain: 'domain',
@@ -470,7 +470,11 @@ export function validatePolicy(input: unknown): ResolvedPolicy {
   const misplaced: Problem[] = [];
   if (c !== undefined)
     for (const [key, prop] of Object.entries(DEPLOYMENT_SETTING_PROPS))
-      if (key in c) misplaced.push({ path: [key], message: `is infrastructure, not policy: set ${prop} instead` });
+      if (key in c)
+        misplaced.push({
+          path: [key],
+          message: `is a deployment setting, not policy: give it as the TokenVendingMachine prop ${prop} (policyOf() keeps only the policy of a config file)`,
+        });
   const rest =
     c === undefined ? input : Object.fromEntries(Object.entries(c).filter(([k]) => !(k in DEPLOYMENT_SETTING_PROPS)));
   const parsed = z.safeParse(policySchema, rest);

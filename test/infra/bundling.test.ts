@@ -1,15 +1,27 @@
 /**
  * The one infra test that bundles for real (esbuild, locally): the function code CDK ships is the shared
- * BUNDLE_OPTIONS build of the real entry, with the validated config baked in and nothing left to read from
- * `process.env.TVM_CONFIG`.
+ * BUNDLE_OPTIONS build of the real entry, with the validated policy next to it as tvm-config.json (read at cold
+ * start) — and no deployment setting in it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { policyOf } from '../../config/schema';
 import { MODES, resourcesOf, synth, tvmFunctions } from './helpers';
 
 describe('Construct: TokenVendingMachine — bundling', () => {
-  it('bundles the vending and authorizer entries with the config baked in', () => {
-    const s = synth(MODES.authorizer, {}, { bundle: true });
+  it('bundles the vending and authorizer entries, each with the validated policy as tvm-config.json', () => {
+    const s = synth(
+      {
+        ...MODES.authorizer,
+        momento: { endpoint: 'cell-9-bundling-test.example.momentohq.com', secret: { create: true } },
+        waf: { ratePer5MinPerIp: 300 },
+        alarmEmail: 'ops@example.com',
+      },
+      {},
+      {
+        bundle: true,
+      },
+    );
     const outdir = s.app.synth().directory;
     const assetDir = (fn: { Properties?: Record<string, unknown> }) =>
       path.join(outdir, `asset.${(fn.Properties?.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`);
@@ -19,12 +31,15 @@ describe('Construct: TokenVendingMachine — bundling', () => {
       const dir = assetDir(fn);
       const code = fs.readFileSync(path.join(dir, 'index.js'), 'utf8');
       expect(fs.existsSync(path.join(dir, 'index.js.map'))).toBe(true);
-      // The config is a literal in the bundle: the issuer and the Momento endpoint are there...
-      expect(code).toContain('https://example.eu.auth0.com/');
-      expect(code).toContain('cell-4-us-west-2-1.prod.a.momentohq.com');
-      // ...and nothing reads it from the environment any more.
-      expect(code).not.toContain('process.env.TVM_CONFIG');
-      expect(code).not.toMatch(/\.TVM_CONFIG\b/);
+      // The policy is data next to the code, not part of it: the same bundle serves every configuration...
+      expect(code).not.toContain('https://example.eu.auth0.com/');
+      expect(code).not.toContain('cell-9-bundling-test');
+      expect(code).toContain('tvm-config.json');
+      // ...and the file is exactly the validated policy: no deployment setting reaches a function.
+      const written = JSON.parse(fs.readFileSync(path.join(dir, 'tvm-config.json'), 'utf8')) as Record<string, unknown>;
+      expect(written).toEqual(JSON.parse(JSON.stringify(policyOf(s.config))));
+      for (const key of ['waf', 'alarmEmail', 'throttling', 'tracing', 'logLevel'])
+        expect(written).not.toHaveProperty(key);
       // CommonJS, minified.
       expect(code).toMatch(/module\.exports|exports\./);
       expect(code.split('\n').length).toBeLessThan(50);
@@ -38,6 +53,7 @@ describe('Construct: TokenVendingMachine — bundling', () => {
     expect(crCode).toContain('/cloudwatchRoleArn');
     expect(crCode).toMatch(/require\("@aws-sdk\/client-api-gateway"\)/);
     expect(crCode).not.toContain('momentohq.com');
+    expect(fs.existsSync(path.join(assetDir(crHandler!), 'tvm-config.json'))).toBe(false);
     expect(Buffer.byteLength(crCode)).toBeLessThan(10_000);
   }, 60_000);
 });

@@ -173,7 +173,8 @@ describe('Construct: TokenVendingMachine — dashboard', () => {
     ]) {
       expect(body).toContain(text);
     }
-    expect(dashboard?.Properties?.DashboardName).toBeUndefined();
+    // Named after the TVM (the stack name in the standalone app) and the region: dashboards are global per account.
+    expect(dashboard?.Properties?.DashboardName).toBe(`TestTvm-${TEST_ENV.region}`);
     s.template.hasOutput('DashboardUrl', Match.anyValue());
   });
 });

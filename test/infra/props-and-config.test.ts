@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, aws_apigateway as apigw, aws_cognito as cognito, RemovalPolicy } from 'aws-cdk-lib';
-import { ConfigError, validateConfig } from '../../config/schema';
+import { ConfigError, policyOf, validateConfig } from '../../config/schema';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../../lib/load-config';
 import { TokenVendingMachine } from '../../lib/token-vending-machine';
 import { MODES } from './helpers';
@@ -13,7 +13,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 describe('Construct: TokenVendingMachine — props', () => {
   const build = (config: typeof MODES.open, props: object) => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
-    return () => new TokenVendingMachine(stack, 'TokenVendingMachine', { config: validateConfig(config), ...props });
+    return () =>
+      new TokenVendingMachine(stack, 'TokenVendingMachine', { config: policyOf(validateConfig(config)), ...props });
   };
 
   it('collects every incompatible prop and throws once, naming each', () => {
@@ -26,6 +27,13 @@ describe('Construct: TokenVendingMachine — props', () => {
           authorizerMemorySize: 64,
           vendingMemorySize: 100.5,
           stageName: 'prod stage',
+          authorizerReservedConcurrency: 2,
+          vendingReservedConcurrency: 0,
+          throttling: { rateLimit: 0, burstLimit: 2.5 },
+          waf: { ratePer5MinPerIp: 5 },
+          alarmEmail: 'ops',
+          domain: { name: 'TVM.example.com', certificateArn: 'arn:aws:acm:us-west-2:123456789012:certificate/abc' },
+          userPoolClients: [],
         })();
       } catch (e) {
         return e as Error;
@@ -41,6 +49,14 @@ describe('Construct: TokenVendingMachine — props', () => {
       'authorizerMemorySize must be',
       'vendingMemorySize must be',
       'stageName may',
+      'authorizerReservedConcurrency applies only',
+      'vendingReservedConcurrency must be',
+      'throttling.rateLimit must be',
+      'throttling.burstLimit must be',
+      'waf.ratePer5MinPerIp must be',
+      'alarmEmail must be',
+      'domain.name must be',
+      'userPoolClients applies only with userPool',
     ]) {
       expect(err?.message).toContain(fragment);
     }
@@ -56,9 +72,37 @@ describe('Construct: TokenVendingMachine — props', () => {
   });
 
   it('re-validates the config it is given', () => {
-    const broken = { ...validateConfig(MODES.cognito), token: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 } };
+    const broken = {
+      ...policyOf(validateConfig(MODES.cognito)),
+      token: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 },
+    };
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     expect(() => new TokenVendingMachine(stack, 'TokenVendingMachine', { config: broken })).toThrow(ConfigError);
+  });
+
+  it('refuses deployment settings in the policy, naming the prop to use', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const config = { ...policyOf(validateConfig(MODES.cognito)), waf: {}, reservedConcurrency: 2, tracing: true };
+    expect(() => new TokenVendingMachine(stack, 'TokenVendingMachine', { config })).toThrow(
+      /waf: is a deployment setting, not policy: give it as the TokenVendingMachine prop waf[\s\S]*reservedConcurrency: .* prop vendingReservedConcurrency[\s\S]*tracing: .* prop tracing/,
+    );
+  });
+
+  it('takes a user pool of the app with its clients, and refuses one in another mode', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const client = pool.addClient('Web');
+    const tvm = new TokenVendingMachine(stack, 'Tvm', {
+      config: policyOf(validateConfig(MODES.cognito)),
+      userPool: pool,
+      userPoolClients: [client],
+    });
+    expect(tvm.userPool).toBe(pool);
+    expect(tvm.userPoolClient).toBeUndefined();
+    expect(tvm.userPoolClientIds).toEqual([client.userPoolClientId]);
+    expect(
+      () => new TokenVendingMachine(stack, 'Open', { config: policyOf(validateConfig(MODES.open)), userPool: pool }),
+    ).toThrow(/userPool applies only to auth.mode "cognito"[\s\S]*userPool needs userPoolClients/);
   });
 });
 

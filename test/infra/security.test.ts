@@ -270,7 +270,6 @@ describe('Construct: TokenVendingMachine — nothing secret, nothing fixed', () 
       'AWS::SNS::Topic': 'TopicName',
       'AWS::KMS::Key': 'KeyId',
       'AWS::CloudWatch::Alarm': 'AlarmName',
-      'AWS::CloudWatch::Dashboard': 'DashboardName',
       'AWS::Cognito::UserPool': 'UserPoolName',
       'AWS::Cognito::UserPoolClient': 'ClientName',
       'AWS::WAFv2::WebACL': 'Name',
@@ -279,12 +278,15 @@ describe('Construct: TokenVendingMachine — nothing secret, nothing fixed', () 
       const prop = NAME_PROPS[r.Type];
       if (prop) expect([r.Type, r.Properties?.[prop]]).toEqual([r.Type, undefined]);
     }
-    // API and authorizer names are required by CloudFormation; they are derived from the stack.
+    // API and authorizer names are required by CloudFormation; the dashboard's is global per account: each is
+    // derived from the TVM's name (the stack name in the standalone app) and, for the dashboard, the region.
     for (const r of resources.filter(
       (x) => x.Type === 'AWS::ApiGateway::RestApi' || x.Type === 'AWS::ApiGateway::Authorizer',
     )) {
       expect(String(r.Properties?.Name)).toMatch(/^TestTvm/);
     }
+    for (const r of resources.filter((x) => x.Type === 'AWS::CloudWatch::Dashboard'))
+      expect(r.Properties?.DashboardName).toBe(`TestTvm-${TEST_ENV.region}`);
   });
 });
 

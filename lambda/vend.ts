@@ -8,8 +8,10 @@ import type { ResolvedConfig } from '../config/schema';
 import { MisconfiguredError, MomentoError, TvmError } from './errors';
 import { corsHeaders, errorResponse, problemResponse, tokenResponse } from './http';
 import { principalFrom } from './identity';
+import type { LiveGroups } from './live-groups';
 import { PolicyEngine } from './policy';
 import { checkHeaders, parseScopeRequest } from './request';
+import type { RevocationCheck } from './revocation';
 import type { IssuanceEvent, Telemetry } from './telemetry';
 import { CallerLimit } from './caller-limit';
 import { TokenCache, type TokenSource } from './token-cache';
@@ -27,6 +29,10 @@ export interface VendDeps {
   readonly nowSeconds?: () => number;
   /** Cognito mode: app client ids whose ID tokens may vend. @default no client check */
   readonly cognitoClientIds?: readonly string[];
+  /** Revocation records, checked before minting and before serving a cached token. @default no check */
+  readonly revocation?: RevocationCheck;
+  /** Cognito `auth.liveGroups`: current groups from the pool replace the token's. @default the token's groups */
+  readonly liveGroups?: LiveGroups;
 }
 
 /** A REST API (v1) proxy handler. */
@@ -99,8 +105,8 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         });
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
-      const principal = principalFrom(event, config.auth, identityOptions);
-      if (!principal)
+      const verified = principalFrom(event, config.auth, identityOptions);
+      if (!verified)
         return finish(
           problemResponse(401, 'unauthenticated', 'no verified identity reached the function', cors, { requestId }),
           'denied',
@@ -108,7 +114,18 @@ export function createVendHandler(deps: VendDeps): VendHandler {
             code: 'unauthenticated',
           },
         );
-      audit = { ...audit, principalId: principal.id, source: principal.source, groups: principal.groups };
+      audit = { ...audit, principalId: verified.id, source: verified.source, groups: verified.groups };
+
+      // Before the policy, so before any mint and before any cached token is served.
+      const verdict = await deps.revocation?.check(verified);
+      const revoked = (detail: string) =>
+        finish(problemResponse(403, 'revoked', detail, cors, { requestId }), 'denied', { code: 'revoked' });
+      if (verdict?.outcome === 'revoked')
+        return revoked('access for this identity was revoked; credentials issued before the revocation are refused');
+      if (verdict?.outcome === 'failed-open') audit = { ...audit, revocationCheck: 'failed-open' };
+      const principal = deps.liveGroups ? await deps.liveGroups.resolve(verified) : verified;
+      if (!principal) return revoked('this user no longer exists in the user pool');
+      if (principal !== verified) audit = { ...audit, groups: principal.groups };
 
       const decision = policy.decide(principal, request);
       if (decision.outcome === 'denied')
@@ -150,7 +167,9 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         }
       };
       // Same verified identity (source + id; all anonymous callers are one identity) + same scope + same ttl.
-      const key = `${principal.source}\u0000${principal.id ?? ''}\u0000${decision.ttlSeconds}\u0000${hash}`;
+      // A revocation's notBefore is part of the key: a token minted before a revocation is never served after it.
+      const notBefore = verdict?.outcome === 'allowed' ? (verdict.record?.notBefore ?? '') : '';
+      const key = `${principal.source}\u0000${principal.id ?? ''}\u0000${decision.ttlSeconds}\u0000${hash}\u0000${notBefore}`;
       const { token, source }: { token: MintedToken; source: TokenSource } = cache
         ? await cache.getOrMint(key, decision.ttlSeconds, mint)
         : { token: await mint(), source: 'minted' };
@@ -180,11 +199,13 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         reason:
           err instanceof MisconfiguredError
             ? err.message
-            : err instanceof TvmError
-              ? undefined
-              : err instanceof Error
-                ? err.name
-                : typeof err,
+            : err instanceof TvmError && DEPENDENCY_CODES.has(err.code)
+              ? causeOf(err)
+              : err instanceof TvmError
+                ? undefined
+                : err instanceof Error
+                  ? err.name
+                  : typeof err,
       });
     }
   };
@@ -195,5 +216,10 @@ const withAllow = (r: APIGatewayProxyResult): APIGatewayProxyResult => ({
   ...r,
   headers: { ...r.headers, Allow: 'GET, OPTIONS' },
 });
+
+/** 503s from the revocation table or Cognito: the operator's log gets the AWS error (type and AWS's message). */
+const DEPENDENCY_CODES = new Set(['revocation-check-failed', 'groups-check-failed']);
+const causeOf = (err: Error): string =>
+  err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}`.slice(0, 500) : err.name;
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

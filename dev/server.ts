@@ -21,6 +21,7 @@ import type { Minter } from '../lambda/types';
 import { createVendHandler, headerOf } from '../lambda/vend';
 import { startDemoServer } from './demo-server';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
+import { startDevRevocation } from './revocation';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -266,7 +267,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const config = await loadConfig(options);
   const { minter, fake, stop } = await createMinter(config, options);
   const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false);
-  const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log) });
+  const local = await startDevRevocation(config, log);
+  const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log), revocation: local?.revocation });
   const allowOrigins = new Set(config.cors.allowOrigins);
 
   const login = (user: string, groups: string[]): string => {
@@ -348,6 +350,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       server.closeAllConnections();
       await Promise.all([new Promise((r) => server.close(r)), demo?.close()]);
       await stop();
+      await local?.table.close();
     },
   };
 }

@@ -8,8 +8,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { awsJsonCall, DYNAMODB } from '../common/aws';
 import type { ResolvedConfig } from '../config/schema';
-import { REVOCATION_ATTRIBUTES as A, RevocationCheck } from '../lambda/revocation';
-import { dynamoRevocationStore } from '../lambda/revocation-dynamodb';
+import { REVOCATION_ATTRIBUTES as A, type RevocationCheck } from '../lambda/revocation';
+import { revocationFromEnv } from '../lambda/revocation-env';
 
 /** A running local revocation table. */
 export interface LocalRevocationTable {
@@ -77,15 +77,8 @@ export async function startDevRevocation(
 ): Promise<{ revocation: RevocationCheck; table: LocalRevocationTable } | undefined> {
   if (!config.revocation.enabled || config.auth.mode === 'open') return undefined;
   const table = await startLocalRevocationTable();
-  const store = dynamoRevocationStore({
-    tableName: table.tableName,
-    call: (c) => awsJsonCall({ ...c, env: table.env }),
-  });
-  const revocation = new RevocationCheck({
-    store,
-    cacheSeconds: config.revocation.cacheSeconds,
-    failOpen: config.revocation.failOpen,
-  });
+  // The function's own wiring (lambda/revocation-env.ts), pointed at the local table.
+  const revocation = revocationFromEnv(config, table.env)!;
   const vars = Object.entries(table.env)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');

@@ -3,10 +3,8 @@
  * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
  */
 import { validateConfig } from '../config/schema';
-import { cognitoGroupSource, LiveGroups } from './live-groups';
 import { createGrpcMinter, extensionKeySource } from './momento';
-import { RevocationCheck } from './revocation';
-import { dynamoRevocationStore } from './revocation-dynamodb';
+import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
@@ -23,28 +21,9 @@ const cognitoClientIds = process.env.TVM_USER_POOL_CLIENT_IDS?.split(',').filter
 if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
   throw new Error('TVM_USER_POOL_CLIENT_IDS is not set: cognito mode needs the app client ids it accepts');
 
-// Revocation (cognito and authorizer modes) and live groups read AWS through common/aws: a signed request on a
-// keep-alive socket, no SDK client to load at init.
-const revocationTable = process.env.TVM_REVOCATION_TABLE;
-const { revocation: rc } = config;
-if (rc.enabled && config.auth.mode !== 'open' && !revocationTable)
-  throw new Error('TVM_REVOCATION_TABLE is not set: revocation is enabled but the function has no table to check');
-const revocation =
-  rc.enabled && config.auth.mode !== 'open' && revocationTable
-    ? new RevocationCheck({
-        store: dynamoRevocationStore({ tableName: revocationTable }),
-        cacheSeconds: rc.cacheSeconds,
-        failOpen: rc.failOpen,
-      })
-    : undefined;
-const userPoolId = process.env.TVM_USER_POOL_ID;
-const liveGroupsConfig = config.auth.mode === 'cognito' ? config.auth.liveGroups : undefined;
-if (liveGroupsConfig && !userPoolId)
-  throw new Error('TVM_USER_POOL_ID is not set: auth.liveGroups needs the user pool to read groups from');
-const liveGroups =
-  liveGroupsConfig && userPoolId
-    ? new LiveGroups({ source: cognitoGroupSource({ userPoolId }), cacheSeconds: liveGroupsConfig.cacheSeconds })
-    : undefined;
+// Revocation and live groups: fail here, at init, when enabled without their table / pool.
+const revocation = revocationFromEnv(config);
+const liveGroups = liveGroupsFromEnv(config);
 
 const telemetry = powertoolsTelemetry();
 const minter = createGrpcMinter({

@@ -40,11 +40,20 @@ export class RevocationCheckError extends TvmError {
 export const principalKey = (p: Pick<Principal, 'source' | 'id'>): string | undefined =>
   p.id === undefined ? undefined : `${p.source}:${p.id}`;
 
+// "Thu Jan 01 00:00:00 UTC 2026" (API Gateway's REST Cognito authorizer) and ISO 8601; nothing looser, since
+// Date.parse accepts almost anything ("-5" is a date in 2001).
+const APIGW_DATE = /^[A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} (UTC|GMT) \d{4}$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 /** Parses a claim time: epoch seconds as a number string, or API Gateway's "Thu Jan 01 00:00:00 UTC 2026". */
 export function parseClaimTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const s = value.trim();
-  const n = /^\d{1,12}(\.\d+)?$/.test(s) ? Number(s) : Date.parse(s) / 1000;
+  const n = /^\d{1,12}(\.\d+)?$/.test(s)
+    ? Number(s)
+    : APIGW_DATE.test(s) || ISO_DATE.test(s)
+      ? Date.parse(s) / 1000
+      : NaN;
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
 }
 

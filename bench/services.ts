@@ -39,6 +39,11 @@ export async function startLocalServices(): Promise<LocalServices | { problem: s
     req.on('end', () => {
       const isExtension = req.method === 'GET' && req.url?.startsWith('/secretsmanager/get?');
       const isApi = req.method === 'POST' && req.headers['x-amz-target'] === 'secretsmanager.GetSecretValue';
+      // The revocation check (bench/revocation.ts measures it on its own): no record for anyone.
+      if (req.method === 'POST' && req.headers['x-amz-target'] === 'DynamoDB_20120810.GetItem') {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
+        return;
+      }
       if (!isExtension && !isApi) {
         res
           .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
@@ -58,6 +63,8 @@ export async function startLocalServices(): Promise<LocalServices | { problem: s
       BENCH_MOMENTO_API_KEY: apiKey,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${stubPort}`,
       PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(stubPort),
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${stubPort}`,
+      TVM_REVOCATION_TABLE: 'tvm-bench-revocations',
     },
     fakeCalls: () => local.fake.received.length,
     async close() {

@@ -167,7 +167,7 @@ export function effectLines(principal: string, at: number, expiresAt: number, s:
     noIssueTime
       ? '- The authorizer does not forward iat/auth_time (auth.forwardClaims), so EVERY credential of this principal is refused until you lift the revocation or it expires.'
       : principal.startsWith('cognito:')
-        ? '- A new sign-in after now is accepted. To stop that too: npm run users -- revoke <username> (global sign-out) or users disable.'
+        ? '- A new sign-in after now is accepted (a refreshed ID token is not: it keeps its auth_time). To block sign-in too: npm run users -- disable <username>.'
         : '- A credential issued after now (a new sign-in at your IdP) is accepted.',
     `- The record expires at ${iso(expiresAt)} (DynamoDB TTL: revocation time + ${s.maxCredentialLifetimeSeconds} s credential lifetime + ${s.maxTokenTtlSeconds} s token lifetime). Undo with: npm run revoke -- --lift ${principal}`,
   ];

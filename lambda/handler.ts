@@ -3,7 +3,7 @@
  * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
  */
 import { validateConfig } from '../config/schema';
-import { createGrpcMinter, extensionKeySource } from './momento';
+import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
@@ -27,7 +27,7 @@ const liveGroups = liveGroupsFromEnv(config);
 
 const telemetry = powertoolsTelemetry();
 const minter = createGrpcMinter({
-  keySource: extensionKeySource({ secretId }),
+  keySource: secretsManagerKeySource({ secretId }),
   endpoint: config.momento.endpoint,
   deadlineMs: config.momento.deadlineMs,
   onEvent: (event) => telemetry.note?.('momento connection', { ...event }),

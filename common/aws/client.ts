@@ -9,9 +9,10 @@
  * connection error, throttling error types, HTTP 5xx/429 — worth a retry later) or `permanent`. Messages name
  * the operation, the AWS error type and AWS's error message; never credentials, signatures or a 2xx body.
  */
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { sign } from 'aws4';
+import type * as Http from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type * as Https from 'node:https';
+import type * as Aws4 from 'aws4';
 import { credentialsFromEnv, regionFromEnv, resolveEndpoint } from './environment';
 import type { AwsService } from './services';
 
@@ -125,10 +126,32 @@ export interface AwsJsonCall {
   readonly maxResponseBytes?: number;
 }
 
-// One keep-alive agent per protocol, created on first use and reused by every call of the container: DynamoDB is
-// called per request, and a fresh TLS handshake costs more than the call itself.
-let httpsAgent: HttpsAgent | undefined;
-let httpAgent: HttpAgent | undefined;
+interface Transport {
+  readonly sign: typeof Aws4.sign;
+  readonly request: typeof Http.request;
+  /** One keep-alive agent, reused by every call of the container: DynamoDB is called per request, and a fresh
+   * TLS handshake costs more than the call itself. */
+  readonly agent: Http.Agent;
+}
+let httpsTransport: Transport | undefined;
+let httpTransport: Transport | undefined;
+
+/**
+ * Loads the signer and the HTTP stack on the first call, not at import: a container that never calls AWS (or not
+ * before its first request) does not pay for them at init (`node:https` + `aws4` ≈ 4–9 ms of `require` here). A
+ * `require` inside a function stays lazy in the esbuild CommonJS bundle.
+ */
+function transport(secure: boolean): Transport {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { sign } = require('aws4') as typeof Aws4;
+  if (secure) {
+    const https = require('node:https') as typeof Https;
+    return (httpsTransport ??= { sign, request: https.request, agent: new https.Agent({ keepAlive: true }) });
+  }
+  const http = require('node:http') as typeof Http;
+  return (httpTransport ??= { sign, request: http.request, agent: new http.Agent({ keepAlive: true }) });
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 /**
  * Sends one signed JSON-protocol request and returns the parsed answer document.
@@ -148,6 +171,8 @@ export async function awsJsonCall<T = Record<string, unknown>>(call: AwsJsonCall
   const endpoint = resolveEndpoint(call.service, region, env);
   const target = `${call.service.targetPrefix}.${call.operation}`;
   const body = JSON.stringify(call.body);
+  const secure = endpoint.protocol === 'https:';
+  const { sign, request: send, agent } = transport(secure);
   const signed = sign(
     {
       host: endpoint.host,
@@ -166,11 +191,6 @@ export async function awsJsonCall<T = Record<string, unknown>>(call: AwsJsonCall
     credentialsFromEnv(env),
   );
   const headers = signed.headers as Record<string, string>;
-  const secure = endpoint.protocol === 'https:';
-  const agent = secure
-    ? (httpsAgent ??= new HttpsAgent({ keepAlive: true }))
-    : (httpAgent ??= new HttpAgent({ keepAlive: true }));
-  const send = secure ? httpsRequest : httpRequest;
   const maxBytes = call.maxResponseBytes ?? 2 * 1024 * 1024;
   const started = Date.now();
 

@@ -5,4 +5,9 @@
  */
 export { AGENT, createGrpcMinter, type GrpcMinter, type GrpcMinterOptions, type MinterEvent } from './grpc-minter';
 export { encodeDisposableToken, parseApiKey, type ParsedApiKey } from './api-key';
-export { extensionKeySource, staticKeySource, type ExtensionKeySourceOptions, type KeySource } from './key-source';
+export {
+  secretsManagerKeySource,
+  staticKeySource,
+  type KeySource,
+  type SecretsManagerKeySourceOptions,
+} from './key-source';

@@ -116,14 +116,18 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         );
       audit = { ...audit, principalId: verified.id, source: verified.source, groups: verified.groups };
 
-      // Before the policy, so before any mint and before any cached token is served.
+      // Before the policy, so before any mint and before any cached token is served. The two lookups are
+      // independent: one round trip, not two, when neither is cached. The revocation verdict is read first.
+      const live = deps.liveGroups?.resolve(verified);
+      // Settled below, or dropped when the caller is revoked or the check fails: never an unhandled rejection.
+      live?.catch(() => undefined);
       const verdict = await deps.revocation?.check(verified);
       const revoked = (detail: string) =>
         finish(problemResponse(403, 'revoked', detail, cors, { requestId }), 'denied', { code: 'revoked' });
       if (verdict?.outcome === 'revoked')
         return revoked('access for this identity was revoked; credentials issued before the revocation are refused');
       if (verdict?.outcome === 'failed-open') audit = { ...audit, revocationCheck: 'failed-open' };
-      const principal = deps.liveGroups ? await deps.liveGroups.resolve(verified) : verified;
+      const principal = live ? await live : verified;
       if (!principal) return revoked('this user no longer exists in the user pool');
       if (principal !== verified) audit = { ...audit, groups: principal.groups };
 

@@ -206,7 +206,7 @@ export class TvmMonitoring extends Construct {
     this.dashboard.addWidgets(
       new cw.GraphWidget({
         title: 'Tokens',
-        left: ['TokensIssued', 'TokensReused', 'Denied', 'Throttled'].map((m) =>
+        left: ['TokensIssued', 'TokensReused', 'Denied', 'Throttled', 'Revoked'].map((m) =>
           emf(m, cw.Stats.SUM).with({ label: m }),
         ),
         width: 8,

@@ -18,6 +18,9 @@ import {
 } from '../../lambda/revocation';
 import { dynamoRevocationStore } from '../../lambda/revocation-dynamodb';
 import { liveGroupsFromEnv, revocationFromEnv } from '../../lambda/revocation-env';
+import { createVendHandler } from '../../lambda/vend';
+import tvmConfig from '../../config/tvm.config';
+import { cognitoAuthorizer, tokenEvent } from '../support/events';
 import type { Principal } from '../../lambda/types';
 
 const T = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -375,5 +378,59 @@ describe('Function: revocationFromEnv / liveGroupsFromEnv', () => {
     [{ auth: { mode: 'cognito', liveGroups: { cacheSeconds: -1 } } }, /auth\.liveGroups\.cacheSeconds/],
   ])('rejects %j', (overrides, message) => {
     expect(() => validateConfig({ ...base, auth: { mode: 'cognito' }, ...overrides })).toThrow(message);
+  });
+});
+
+describe('Function: createVendHandler with revocation and liveGroups', () => {
+  const config = validateConfig({ ...tvmConfig, auth: { mode: 'cognito', liveGroups: {} } });
+  const minted: unknown[] = [];
+  const minter = {
+    mint: async (r: unknown) => {
+      minted.push(r);
+      return { authToken: 'not-a-real-token', endpoint: 'cell.example.com', expiresAt: Date.now() / 1000 + 3600 };
+    },
+  };
+  const event = (authTime: number) =>
+    tokenEvent({ authorizer: cognitoAuthorizer('a11ce', ['admins'], { auth_time: String(authTime) }) });
+  const delayed = <T>(ms: number, value: () => T) => new Promise<T>((r) => setTimeout(() => r(value()), ms));
+  beforeEach(() => (minted.length = 0));
+
+  it('a revoked caller gets 403 revoked even while Cognito is failing, and nothing is minted', async () => {
+    const handler = createVendHandler({
+      config,
+      minter,
+      revocation: new RevocationCheck({
+        store: mapStore([{ principal: 'cognito:a11ce', notBefore: T }]),
+        cacheSeconds: 5,
+        failOpen: false,
+      }),
+      liveGroups: new LiveGroups({
+        source: { groupsOf: () => Promise.reject(new Error('cognito down')) },
+        cacheSeconds: 5,
+      }),
+    });
+    const res = await handler(event(T - 60));
+    expect(res.statusCode).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'revoked' });
+    expect(minted).toEqual([]);
+  });
+
+  it('asks the table and Cognito at once (one round trip, not two), then applies the current groups', async () => {
+    const handler = createVendHandler({
+      config,
+      minter,
+      revocation: new RevocationCheck({
+        store: { get: () => delayed(80, () => undefined) },
+        cacheSeconds: 0,
+        failOpen: false,
+      }),
+      liveGroups: new LiveGroups({ source: { groupsOf: () => delayed(80, () => ['members']) }, cacheSeconds: 0 }),
+    });
+    const t0 = performance.now();
+    const res = await handler(event(T));
+    const took = performance.now() - t0;
+    expect(res.statusCode).toBe(200);
+    expect(took).toBeLessThan(150);
+    expect(JSON.parse(res.body).permissions).not.toContainEqual({ type: 'cache', cache: 'app', role: 'readwrite' });
   });
 });

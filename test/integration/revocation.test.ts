@@ -35,6 +35,8 @@ const KEY = fakeV2ApiKey();
 const ALICE = '0a11ce00-0000-4000-a000-000000000001';
 const POOL = 'us-east-1_AbCdEf123';
 const CACHE_SECONDS = 1;
+/** Polling interval and one request on a busy 2-core machine: the bound is cacheSeconds, the slack is the test's. */
+const SLACK_MS = 500;
 
 let momento: LocalMomento;
 let table: LocalRevocationTable;
@@ -146,7 +148,7 @@ describe('Scenario: revoke alice, then lift', () => {
       (a) => a.status === 403,
     );
     expect(answer.status).toBe(403);
-    expect(ms).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + 250);
+    expect(ms).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + SLACK_MS);
     expect(answer.headers['Content-Type']).toBe('application/problem+json');
     expect(answer.body).toMatchObject({ status: 403, code: 'revoked' });
     expect(answer.body.authToken).toBeUndefined();
@@ -170,7 +172,7 @@ describe('Scenario: revoke alice, then lift', () => {
       (a) => a.status === 200,
     );
     expect(back.answer.status).toBe(200);
-    expect(back.ms).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + 250);
+    expect(back.ms).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + SLACK_MS);
   });
 
   it('liveGroups: removing alice from admins downgrades her next token within the cache bound', async () => {
@@ -196,7 +198,7 @@ describe('Scenario: revoke alice, then lift', () => {
       (a) =>
         a.status === 200 && (a.body.permissions as unknown[]).length !== (admin.body.permissions as unknown[]).length,
     );
-    expect(ms).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + 250);
+    expect(ms).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + SLACK_MS);
     expect(vend.telemetry.events.at(-1)).toMatchObject({ tiers: ['member'], groups: ['members'] });
     expect(answer.body.permissions).not.toEqual(
       expect.arrayContaining([{ type: 'cache', cache: 'app', role: 'readwrite' }]),

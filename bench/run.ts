@@ -59,6 +59,9 @@ const LAMBDA_ENV: Readonly<Record<string, string>> = {
   AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
   TVM_SECRET_ID: 'tvm/bench/momento-api-key',
   TVM_USER_POOL_CLIENT_IDS: BENCH_CLIENT_ID,
+  // Revocation is on by default in cognito mode: the function needs its table's name at init.
+  TVM_REVOCATION_TABLE: 'tvm-bench-revocations',
+  AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
   MOMENTO_ENDPOINT: 'momento.test',
   POWERTOOLS_SERVICE_NAME: 'tvm',
   POWERTOOLS_METRICS_NAMESPACE: 'MomentoTokenVendingMachine',

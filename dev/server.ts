@@ -29,6 +29,7 @@ import { createVendHandler, headerOf } from '../lambda/vend';
 import { startDemoServer } from './demo-server';
 import { refuseForeignHost } from './host-guard';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
+import { startDevRevocation } from './revocation';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -303,7 +304,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const config = loadConfig(options);
   const { minter, fake, stop } = await createMinter(config, options);
   const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false);
-  const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log) });
+  const local = await startDevRevocation(config, log);
+  const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log), revocation: local?.revocation });
   const allowOrigins = new Set(config.cors.allowOrigins);
   // Local sign-in mints any identity on request: with a real key that means real tokens for anyone who can reach
   // the port, so it needs the explicit flag then.
@@ -404,6 +406,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       server.closeAllConnections();
       await Promise.all([new Promise((r) => server.close(r)), demo?.close()]);
       await stop();
+      await local?.table.close();
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { validateConfig } from '../config/schema';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
+import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
@@ -20,6 +21,10 @@ const cognitoClientIds = process.env.TVM_USER_POOL_CLIENT_IDS?.split(',').filter
 if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
   throw new Error('TVM_USER_POOL_CLIENT_IDS is not set: cognito mode needs the app client ids it accepts');
 
+// Revocation and live groups: fail here, at init, when enabled without their table / pool.
+const revocation = revocationFromEnv(config);
+const liveGroups = liveGroupsFromEnv(config);
+
 const telemetry = powertoolsTelemetry();
 const minter = createGrpcMinter({
   keySource: secretsManagerKeySource({ secretId }),
@@ -33,4 +38,4 @@ const minter = createGrpcMinter({
 // module init and init + first request).
 
 /** The Lambda handler for `GET /token`. */
-export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds });
+export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds, revocation, liveGroups });

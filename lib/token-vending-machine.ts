@@ -16,7 +16,9 @@ import {
   aws_apigateway as apigw,
   aws_certificatemanager as acm,
   aws_cognito as cognito,
+  aws_dynamodb as dynamodb,
   aws_iam as iam,
+  aws_kms as kms,
   aws_lambda as lambda,
   aws_lambda_nodejs as nodejs,
   aws_logs as logs,
@@ -34,6 +36,7 @@ import { ENTRIES, ROOT } from './bundling';
 import { addProblemGatewayResponses } from './gateway-responses';
 import { TvmMonitoring } from './monitoring';
 import { tvmBundling } from './nodejs-bundling';
+import { addRevocation } from './revocation';
 import { TvmWebAcl } from './web-acl';
 
 /** Properties of {@link TokenVendingMachine}. */
@@ -81,6 +84,8 @@ export interface TokenVendingMachineProps {
   readonly vendingMemorySize?: number;
   /** Memory of the authorizer function in MB. @default 256 */
   readonly authorizerMemorySize?: number;
+  /** Customer managed key for the revocation table. @default - the AWS managed key for DynamoDB */
+  readonly revocationTableKey?: kms.IKey;
 }
 
 /** Where a secret lives and what the function and its policy call it. */
@@ -154,6 +159,8 @@ export class TokenVendingMachine extends Construct {
   readonly apiGatewayAccountRole?: ApiGatewayAccountRole;
   /** The custom domain (when `config.domain` is set). */
   readonly domainName?: apigw.DomainName;
+  /** The revocation table (`config.revocation.enabled`, cognito and authorizer modes). */
+  readonly revocationTable?: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: TokenVendingMachineProps) {
     super(scope, id);
@@ -430,6 +437,14 @@ export class TokenVendingMachine extends Construct {
       }).webAcl;
     }
 
+    // ── Revocation (lib/revocation.ts) ─────────────────────────────────────────────────────────────────
+    this.revocationTable = addRevocation(this, {
+      config,
+      vendingFunction: vending.fn,
+      userPool: this.userPool,
+      encryptionKey: props.revocationTableKey,
+    })?.table;
+
     // ── Alarms and dashboard ───────────────────────────────────────────────────────────────────────────
     const monitoring = new TvmMonitoring(this, 'Monitoring', {
       api: this.api,
@@ -440,6 +455,7 @@ export class TokenVendingMachine extends Construct {
       serviceName,
       alarmEmail: config.alarmEmail,
       alarmTopic: props.alarmTopic,
+      revocation: this.revocationTable !== undefined,
     });
     this.alarmTopic = monitoring.alarmTopic;
     this.alarms = monitoring.alarms;

@@ -24,7 +24,7 @@ import { MomentoError, type MomentoFailure } from '../errors';
 import type { KeySource, MintedToken, MintRequest, Minter } from '../types';
 import { encodeDisposableToken, parseApiKey, type ParsedApiKey } from './api-key';
 import { GrpcStatusError, openGrpcConnection, Status, type GrpcConnection } from './grpc-transport';
-import { decodeTokenReply, encodeTokenRequest, toPermissions, type Permissions, type TokenReply } from './wire';
+import { decodeTokenReply, encodeTokenRequest, toPermissions, type TokenReply } from './wire';
 
 /** Sent once per connection like the SDK's `agent` header, so Momento can tell TVM traffic apart. */
 export const AGENT = 'nodejs:tvm:0.1.0';
@@ -195,7 +195,7 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
     }
   }
 
-  async function mintWithKey(key: string, permissions: Permissions, req: MintRequest): Promise<MintedToken> {
+  async function mintWithKey(key: string, permissions: Uint8Array, req: MintRequest): Promise<MintedToken> {
     const { authToken, endpoint } = parse(key);
     const target = `token.${endpoint}`;
     const message = encodeTokenRequest({

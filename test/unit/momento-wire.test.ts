@@ -3,15 +3,16 @@ import { AllCacheItems } from '@gomomento/sdk-core';
 import { permissionsFromDisposableTokenScope } from '@gomomento/sdk/dist/src/internal/internal-auth-client';
 import { permission_messages as pm } from '@gomomento/generated-types/dist/permissionmessages';
 import { token } from '@gomomento/generated-types/dist/token';
-import { toBinary } from '@bufbuild/protobuf';
+import { create, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { decodePermissions } from '../../dev/fake-momento/server';
-import { PermissionsSchema } from '../../lambda/momento/gen/permissionmessages_pb';
-import { decodeTokenReply, encodeTokenRequest, toPermissions } from '../../lambda/momento/wire';
+import * as genPm from '../../lambda/momento/gen/permissionmessages_pb';
+import * as genToken from '../../lambda/momento/gen/token_pb';
+import { decodeTokenReply, encodeTokenRequest, FIELDS, toPermissions } from '../../lambda/momento/wire';
 import type { Grant } from '../../lambda/types';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 /** Our bytes, read back with the official generated types (the oracle). */
-const ourBytes = (grants: readonly Grant[]) => Buffer.from(toBinary(PermissionsSchema, toPermissions(grants)));
+const ourBytes = (grants: readonly Grant[]) => Buffer.from(toPermissions(grants));
 const asOfficial = (grants: readonly Grant[]) => pm.Permissions.deserializeBinary(ourBytes(grants));
 const decoded = (grants: readonly Grant[]) => decodePermissions(asOfficial(grants));
 const statements = (grants: readonly Grant[]) =>
@@ -322,5 +323,80 @@ describe('Function: decodeTokenReply', () => {
 
   it('refuses bytes that are not a reply', () => {
     expect(() => decodeTokenReply(Uint8Array.from([0x0a, 0x05, 0x61]))).toThrow();
+  });
+});
+
+describe("FIELDS: the hand-written layout is the one generated from Momento's .proto files", () => {
+  it.each<[keyof typeof FIELDS, DescMessage]>([
+    ['GenerateDisposableTokenRequest', genToken._GenerateDisposableTokenRequestSchema],
+    ['GenerateDisposableTokenRequest_Expires', genToken._GenerateDisposableTokenRequest_ExpiresSchema],
+    ['GenerateDisposableTokenResponse', genToken._GenerateDisposableTokenResponseSchema],
+    ['Permissions', genPm.PermissionsSchema],
+    ['ExplicitPermissions', genPm.ExplicitPermissionsSchema],
+    ['PermissionsType', genPm.PermissionsTypeSchema],
+    ['CacheSelector', genPm.PermissionsType_CacheSelectorSchema],
+    ['CacheItemSelector', genPm.PermissionsType_CacheItemSelectorSchema],
+    ['CachePermissions', genPm.PermissionsType_CachePermissionsSchema],
+    ['TopicSelector', genPm.PermissionsType_TopicSelectorSchema],
+    ['TopicPermissions', genPm.PermissionsType_TopicPermissionsSchema],
+  ])('%s', (name, schema) => {
+    const generated = Object.fromEntries(schema.fields.map((f) => [f.name, f.number]));
+    for (const [field, number] of Object.entries(FIELDS[name]))
+      expect([field, generated[field]]).toEqual([field, number]);
+  });
+
+  it('encodes a request exactly as the generated @bufbuild/protobuf schema does', () => {
+    // Prepare: the same request through the full generated runtime.
+    const generated = toBinary(
+      genToken._GenerateDisposableTokenRequestSchema,
+      create(genToken._GenerateDisposableTokenRequestSchema, {
+        expires: { validForSeconds: 300 },
+        authToken: 'k.e.y',
+        tokenId: 't',
+        permissions: {
+          kind: {
+            case: 'explicit',
+            value: {
+              permissions: [
+                {
+                  kind: {
+                    case: 'topicPermissions',
+                    value: {
+                      role: genPm.TopicRole.TopicReadOnly,
+                      cache: { case: 'cacheSelector', value: { kind: { case: 'cacheName', value: 'app' } } },
+                      topic: { case: 'topicSelector', value: { kind: { case: 'topicNamePrefix', value: 'chat-' } } },
+                    },
+                  },
+                },
+                {
+                  kind: {
+                    case: 'cachePermissions',
+                    value: {
+                      role: genPm.CacheRole.CacheReadWrite,
+                      cache: { case: 'allCaches', value: {} },
+                      cacheItem: { case: 'itemSelector', value: { kind: { case: 'key', value: b('k/1') } } },
+                    },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+
+    // Act
+    const ours = encodeTokenRequest({
+      authToken: 'k.e.y',
+      tokenId: 't',
+      validForSeconds: 300,
+      permissions: toPermissions([
+        { type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' },
+        { type: 'cache', cache: '*', role: 'readwrite', key: 'k/1' },
+      ]),
+    });
+
+    // Assess
+    expect(Buffer.from(ours).equals(Buffer.from(generated))).toBe(true);
   });
 });

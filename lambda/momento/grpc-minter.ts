@@ -22,7 +22,7 @@
  */
 import { MomentoError, type MomentoFailure } from '../errors';
 import type { KeySource, MintedToken, MintRequest, Minter } from '../types';
-import { encodeDisposableToken, parseApiKey, type ParsedApiKey } from './api-key';
+import { encodeDisposableToken, isHostName, parseApiKey, type ParsedApiKey } from './api-key';
 import { GrpcStatusError, openGrpcConnection, Status, type GrpcConnection } from './grpc-transport';
 import { decodeTokenReply, encodeTokenRequest, toPermissions, type TokenReply } from './wire';
 
@@ -142,6 +142,8 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
   };
 
   let conn: Connection | undefined;
+  const configured = options.endpoint?.trim();
+  const preconnectTarget = configured && isHostName(configured) ? `token.${configured}` : undefined;
   let parsedFor: { key: string; parsed: ParsedApiKey } | undefined;
 
   const parse = (key: string): ParsedApiKey => {
@@ -243,6 +245,9 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
         throw new Error(`ttlSeconds must be a positive whole number, got ${req.ttlSeconds}`);
       }
       const permissions = toPermissions(req.grants);
+      // With a v2 key the endpoint is in the config, not in the key: start the TLS connection while the key is
+      // read (on a cold start both are round trips). A v1 key naming another endpoint replaces it.
+      if (!conn && preconnectTarget) connection(preconnectTarget);
       const key = await keySource.getKey();
       try {
         return await mintWithKey(key, permissions, req);

@@ -139,7 +139,7 @@ describe('grpc-transport: the request on the wire', () => {
       ':method': 'POST',
       ':path': '/test.Svc/Do',
       ':scheme': 'https',
-      ':authority': `${HOST}:443`, // as grpc-js sends it (target host:port)
+      ':authority': `${HOST}:443`, // node:http2 names the port
       'content-type': 'application/grpc',
       te: 'trailers',
       'user-agent': 'test-agent/1',

@@ -184,7 +184,10 @@ export function createApiKeyStore(load: () => Promise<string>, options: ApiKeySt
     try {
       text = await load();
     } catch (err) {
-      throw new AuthorizationDenied('api-keys-unavailable', err instanceof Error ? err.message : 'secret read failed');
+      // The reader's code (secret-missing, secret-unavailable, …) leads the operator's log line; never a value.
+      const code = (err as { code?: unknown } | null)?.code;
+      const message = err instanceof Error ? err.message : 'secret read failed';
+      throw new AuthorizationDenied('api-keys-unavailable', typeof code === 'string' ? `${code}: ${message}` : message);
     }
     try {
       const table = parseApiKeysDocument(text);

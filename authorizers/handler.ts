@@ -2,14 +2,14 @@
  * Lambda entry point of the authorizer (API Gateway REST `TOKEN` authorizer on `Authorization`).
  *
  * Everything is built once at module scope (cold start): the validated config, the JWT verifier (the JWKS is
- * fetched on the first token and cached), and, when API keys are on, a lazy reader of their secret.
+ * fetched on the first token and cached), and, when API keys are on, a lazy reader of their secret (Secrets
+ * Manager's GetSecretValue, read on the first `ApiKey` request).
  * A wrong or missing config fails here, loudly, before any request is answered.
  */
 import { validateAuthConfig } from '../config/auth-schema';
-import { extensionPort } from '../lambda/secrets-extension';
+import { readSecretString } from '../common/secret-reader';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
 import { consoleLog, createAuthorizer } from './authorizer';
-import { createExtensionSecretReader } from './secret-reader';
 
 // `process.env.TVM_CONFIG` is replaced by the validated config at build time (lib/bundling.ts); locally it is
 // read from the environment. The whole file was validated at synth (and is by the vending function at its cold
@@ -32,9 +32,8 @@ let apiKeyStore: ApiKeyStore | undefined;
 if (auth.apiKeys) {
   const secretId = process.env.TVM_API_KEYS_SECRET_ID;
   if (!secretId) throw new Error('auth.apiKeys is configured but TVM_API_KEYS_SECRET_ID is not set');
-  apiKeyStore = createApiKeyStore(
-    createExtensionSecretReader({ secretId, port: extensionPort(), sessionToken: () => process.env.AWS_SESSION_TOKEN }),
-  );
+  // Secrets Manager's GetSecretValue, through the reader the vending function uses too (common/secret-reader.ts).
+  apiKeyStore = createApiKeyStore(() => readSecretString(secretId));
 }
 
 /** The Lambda handler. */

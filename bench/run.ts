@@ -60,7 +60,6 @@ const LAMBDA_ENV: Readonly<Record<string, string>> = {
   AWS_SESSION_TOKEN: 'bench-dummy',
   AWS_EC2_METADATA_DISABLED: 'true',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
-  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '9',
   TVM_SECRET_ID: 'tvm/bench/momento-api-key',
   TVM_USER_POOL_CLIENT_IDS: BENCH_CLIENT_ID,
   MOMENTO_ENDPOINT: 'momento.test',

@@ -1,14 +1,13 @@
 /**
  * Local stand-ins for what a cold Lambda talks to, all on 127.0.0.1 in the benchmark's own process:
- * the fake Momento token service behind its CONNECT proxy (dev/fake-momento), and one HTTP stub that answers
- * both the Secrets Manager API (`GetSecretValue`, for the reference handler via AWS_ENDPOINT_URL_SECRETS_MANAGER)
- * and the Parameters and Secrets extension (`GET /secretsmanager/get`, for the vending handler).
+ * the fake Momento token service behind its CONNECT proxy (dev/fake-momento), and the Secrets Manager stub
+ * (test/support/secrets-manager-stub.ts: `GetSecretValue`, each request's SigV4 signature verified) that both the
+ * vending bundle and the reference handler reach through AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
 import { existsSync } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ROOT } from '../lib/bundling';
+import { startSecretsManagerStub } from '../test/support/secrets-manager-stub';
 
 export interface LocalServices {
   /** Environment for a child process: proxy, test CA, endpoints, secret stub. Apply before grpc-js loads. */
@@ -26,43 +25,20 @@ export async function startLocalServices(): Promise<LocalServices | { problem: s
   const fakeMomento = require('../dev/fake-momento') as typeof import('../dev/fake-momento');
   const apiKey = fakeMomento.fakeV2ApiKey();
   const secretId = 'tvm/bench/momento-api-key';
-  const secretJson = JSON.stringify({
-    ARN: `arn:aws:secretsmanager:us-west-2:123456789012:secret:${secretId}-AbCdEf`,
-    Name: secretId,
-    SecretString: apiKey,
-    VersionId: '00000000-0000-4000-8000-000000000000',
-    VersionStages: ['AWSCURRENT'],
-    CreatedDate: 1767225600,
-  });
-  const stub = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const isExtension = req.method === 'GET' && req.url?.startsWith('/secretsmanager/get?');
-      const isApi = req.method === 'POST' && req.headers['x-amz-target'] === 'secretsmanager.GetSecretValue';
-      if (!isExtension && !isApi) {
-        res
-          .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
-          .end('{"__type":"InvalidRequestException"}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': isApi ? 'application/x-amz-json-1.1' : 'application/json' }).end(secretJson);
-    });
-  });
-  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
-  const stubPort = (stub.address() as AddressInfo).port;
+  const stub = await startSecretsManagerStub({ region: 'us-west-2', secrets: { [secretId]: { value: apiKey } } });
   const local = await fakeMomento.startLocalMomento();
   return {
     env: {
       ...local.env,
       TVM_SECRET_ID: secretId,
       BENCH_MOMENTO_API_KEY: apiKey,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${stubPort}`,
-      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(stubPort),
+      // Endpoint, region and the dummy credentials the stub verifies signatures with (they replace the
+      // benchmark's Lambda-like dummies).
+      ...stub.env,
     },
     fakeCalls: () => local.fake.received.length,
     async close() {
-      stub.closeAllConnections();
-      await new Promise<void>((resolve) => stub.close(() => resolve()));
+      await stub.close();
       await local.close();
     },
   };

@@ -69,3 +69,22 @@ export class MisconfiguredError extends TvmError {
     super(500, code, message, options);
   }
 }
+
+/**
+ * 503 `secret-unavailable` + `Retry-After`: the key's secret could not be read for a passing reason (timeout,
+ * throttling, Secrets Manager 5xx, connection refused). The caller sees a fixed message; `reason` (which names
+ * the secret) is for the operator's log only.
+ */
+export class SecretUnavailableError extends TvmError {
+  override readonly name = 'SecretUnavailableError';
+  constructor(
+    /** Operator-only detail, e.g. `… (throttled: ThrottlingException)`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(503, 'secret-unavailable', 'The token vending machine could not read its key right now; retry shortly', {
+      cause: options?.cause,
+      retryAfterSeconds: 1,
+    });
+  }
+}

@@ -3,7 +3,7 @@
  * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
  */
 import { validateConfig } from '../config/schema';
-import { createGrpcMinter, extensionKeySource } from './momento';
+import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
@@ -22,7 +22,7 @@ if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
 
 const telemetry = powertoolsTelemetry();
 const minter = createGrpcMinter({
-  keySource: extensionKeySource({ secretId }),
+  keySource: secretsManagerKeySource({ secretId }),
   endpoint: config.momento.endpoint,
   deadlineMs: config.momento.deadlineMs,
   onEvent: (event) => telemetry.note?.('momento connection', { ...event }),

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ResolvedConfig } from '../config/schema';
-import { MisconfiguredError, MomentoError, TvmError } from './errors';
+import { MisconfiguredError, MomentoError, SecretUnavailableError, TvmError } from './errors';
 import { corsHeaders, errorResponse, problemResponse, tokenResponse } from './http';
 import { principalFrom } from './identity';
 import { PolicyEngine } from './policy';
@@ -180,11 +180,13 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         reason:
           err instanceof MisconfiguredError
             ? err.message
-            : err instanceof TvmError
-              ? undefined
-              : err instanceof Error
-                ? err.name
-                : typeof err,
+            : err instanceof SecretUnavailableError
+              ? err.reason
+              : err instanceof TvmError
+                ? undefined
+                : err instanceof Error
+                  ? err.name
+                  : typeof err,
       });
     }
   };

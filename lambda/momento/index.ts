@@ -13,4 +13,9 @@ export {
   type MinterEvent,
 } from './grpc-minter';
 export { encodeDisposableToken, parseApiKey, type ParsedApiKey } from './api-key';
-export { extensionKeySource, staticKeySource, type ExtensionKeySourceOptions, type KeySource } from './key-source';
+export {
+  secretsManagerKeySource,
+  staticKeySource,
+  type KeySource,
+  type SecretsManagerKeySourceOptions,
+} from './key-source';

@@ -1,47 +1,36 @@
 /**
  * Where the vending key comes from.
  *
- * In Lambda: the AWS Parameters and Secrets Lambda Extension, a localhost HTTP endpoint in the execution
- * environment. Reading through it instead of `@aws-sdk/client-secrets-manager` costs no bundle bytes and no
- * module-init time (the client alone is ≈0.45 MB and ≈70 ms of `require`, DESIGN.md §6); the request is one
- * `node:http` GET (lambda/secrets-extension.ts). The stack turns the extension's own cache off, so a rotated
- * secret is visible on the next read.
+ * In Lambda: Secrets Manager's `GetSecretValue`, called directly through the reader both functions share
+ * (common/secret-reader.ts: one SigV4-signed `node:https` request, no extension layer, no AWS SDK). The value
+ * is cached per container and read again when Momento says the key is bad (`invalidate()`), so a rotated
+ * secret is picked up without a cold start.
  *
  * Locally (dev server): {@link staticKeySource} over `MOMENTO_API_KEY`.
  *
  * Nothing here runs at module scope, and no message ever contains the secret value.
  */
-import { MisconfiguredError } from '../errors';
-import { ExtensionUnreachableError, extensionPort, getFromExtension } from '../secrets-extension';
+import { readSecretString, SECRET_READ_TIMEOUT_MS, SecretReadError } from '../../common/secret-reader';
+import { MisconfiguredError, SecretUnavailableError } from '../errors';
 import type { KeySource } from '../types';
 
 export type { KeySource } from '../types';
 
-/** Options of {@link extensionKeySource}. */
-export interface ExtensionKeySourceOptions {
-  /** Secret name or ARN. */
+/** Options of {@link secretsManagerKeySource}. */
+export interface SecretsManagerKeySourceOptions {
+  /** Secret name or ARN (`TVM_SECRET_ID`). */
   readonly secretId: string;
   /**
-   * Port of the extension's HTTP endpoint.
-   * @default process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, else 2773
-   */
-  readonly port?: number;
-  /**
-   * Host of the extension's HTTP endpoint (AWS documents `localhost`; Node ≥ 20 tries IPv4 and IPv6).
-   * @default 'localhost'
-   */
-  readonly host?: string;
-  /**
-   * Value of `X-Aws-Parameters-Secrets-Token`; the extension refuses requests without it (SSRF protection).
-   * @default process.env.AWS_SESSION_TOKEN, read on each request
-   */
-  readonly sessionToken?: string;
-  /**
-   * Abort a read after this long. The extension answers from its cache in ~1 ms and from Secrets Manager in tens
-   * of ms; anything slower means it is stuck, and a 503-ish failure beats eating the request's budget.
-   * @default 2000
+   * Abort a read after this long; the request then answers 503 `secret-unavailable`.
+   * @default SECRET_READ_TIMEOUT_MS (2000, the same in both functions)
    */
   readonly timeoutMs?: number;
+  /**
+   * Region, credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and endpoint
+   * variables (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`).
+   * @default process.env, read on each read (the runtime may rotate credentials)
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 function secretValueToKey(secretString: unknown, secretId: string): string {
@@ -77,52 +66,37 @@ function secretValueToKey(secretString: unknown, secretId: string): string {
   return apiKey.trim();
 }
 
-/** Maps the extension's error answer (it relays Secrets Manager's error name in a text body) to a reason. */
-function extensionError(status: number, body: string, secretId: string): MisconfiguredError {
-  if (/ResourceNotFound/i.test(body) && /AWSCURRENT|staging label|secret value/i.test(body)) {
-    // The secret exists but has no current version yet (created empty by the stack).
-    return new MisconfiguredError(
-      'secret-empty',
-      `Secret "${secretId}" has no value yet; put the Momento API key into it`,
-    );
-  }
-  if (status === 404 || /ResourceNotFound/i.test(body)) {
-    return new MisconfiguredError(
-      'secret-missing',
-      `Secret "${secretId}" does not exist (check the name/ARN and region)`,
-    );
-  }
-  if (/AccessDenied|not authorized/i.test(body) || status === 403) {
-    return new MisconfiguredError(
-      'secret-unreadable',
-      `Not allowed to read secret "${secretId}" (execution role needs secretsmanager:GetSecretValue, and kms:Decrypt for a customer-managed key)`,
-    );
-  }
-  return new MisconfiguredError(
-    'secret-unreadable',
-    `The Parameters and Secrets extension answered HTTP ${status} for secret "${secretId}"`,
-  );
+/** A failed read → the vending function's answer: 503 for passing trouble, 500 with the reason otherwise. */
+function toTvmError(err: SecretReadError): MisconfiguredError | SecretUnavailableError {
+  return err.code === 'secret-unavailable'
+    ? new SecretUnavailableError(err.message, { cause: err })
+    : new MisconfiguredError(
+        err.code,
+        err.code === 'secret-empty'
+          ? `${err.message}; put the Momento API key into it (the raw key, or JSON {"apiKey": "..."})`
+          : err.message,
+        { cause: err },
+      );
 }
 
 /**
- * Reads the vending key through the AWS Parameters and Secrets Lambda Extension
- * (`GET /secretsmanager/get?secretId=…`). The value is cached per container; concurrent first reads share
- * one request (single-flight); `invalidate()` makes the next `getKey()` read again. A failed read is not
- * cached, so the next request retries.
+ * Reads the vending key from Secrets Manager (`GetSecretValue`, common/secret-reader.ts). The value is cached
+ * per container; concurrent first reads share one request (single-flight); `invalidate()` makes the next
+ * `getKey()` read again. A failed read is not cached, so the next request retries.
  *
  * The secret may hold the raw key (whitespace trimmed) or JSON `{"apiKey": "..."}`.
  *
- * Errors (all `MisconfiguredError`, 500): `secret-missing`, `secret-empty`, `secret-invalid`,
- * `secret-unreadable` (extension unreachable, timed out, access denied or any other failure).
+ * Errors: `SecretUnavailableError` (503 `secret-unavailable` + `Retry-After`: timeout, throttling, 5xx, connection
+ * refused) or `MisconfiguredError` (500): `secret-missing`, `secret-empty`, `secret-invalid`, `secret-unreadable`
+ * (access denied, KMS decrypt failure, no credentials, scheduled for deletion).
  *
  * @example
- * const keySource = extensionKeySource({ secretId: process.env.TVM_SECRET_ID! });
+ * const keySource = secretsManagerKeySource({ secretId: process.env.TVM_SECRET_ID! });
  */
-export function extensionKeySource(options: ExtensionKeySourceOptions): KeySource {
+export function secretsManagerKeySource(options: SecretsManagerKeySourceOptions): KeySource {
   const { secretId } = options;
   if (!secretId) throw new MisconfiguredError('secret-missing', 'No secret id configured for the Momento API key');
-  const port = options.port ?? extensionPort();
-  const timeoutMs = options.timeoutMs ?? 2000;
+  const timeoutMs = options.timeoutMs ?? SECRET_READ_TIMEOUT_MS;
 
   let cached: string | undefined;
   let inflight: Promise<string> | undefined;
@@ -130,38 +104,14 @@ export function extensionKeySource(options: ExtensionKeySourceOptions): KeySourc
   let generation = 0;
 
   async function read(): Promise<string> {
-    const token = options.sessionToken ?? process.env.AWS_SESSION_TOKEN ?? '';
-    let status: number;
-    let body: string;
+    let secretString: string;
     try {
-      ({ status, body } = await getFromExtension({
-        secretId,
-        port,
-        host: options.host,
-        sessionToken: token,
-        timeoutMs,
-      }));
+      secretString = await readSecretString(secretId, { timeoutMs, env: options.env });
     } catch (err) {
-      const why =
-        err instanceof ExtensionUnreachableError && err.reason === 'timeout'
-          ? `did not answer within ${timeoutMs} ms`
-          : 'is unreachable';
-      throw new MisconfiguredError(
-        'secret-unreadable',
-        `The Parameters and Secrets extension at port ${port} ${why} while reading secret "${secretId}" (is the extension layer attached?)`,
-        // Network errors carry no secret; keep them for the logs.
-        { cause: err },
-      );
-    }
-    if (status !== 200) throw extensionError(status, body, secretId);
-    let secretString: unknown;
-    try {
-      secretString = (JSON.parse(body) as { SecretString?: unknown }).SecretString;
-    } catch {
-      throw new MisconfiguredError(
-        'secret-unreadable',
-        `The Parameters and Secrets extension returned a non-JSON answer for secret "${secretId}"`,
-      );
+      if (err instanceof SecretReadError) {
+        throw toTvmError(err);
+      }
+      throw err;
     }
     return secretValueToKey(secretString, secretId);
   }

@@ -1,25 +1,26 @@
 /**
  * Issue 5 "Faults": the real vending handler + the real gRPC minter + the fake Momento (TLS via the CONNECT
- * proxy), with the key read by the production `extensionKeySource` from a stub of the Lambda Parameters and
- * Secrets extension. Each fault: status, Retry-After, problem code, and time to answer. A short deadline
+ * proxy), with the key read by the production `secretsManagerKeySource` from a Secrets Manager stub that checks
+ * each request's SigV4 signature (AWS_ENDPOINT_URL_SECRETS_MANAGER). Each fault: status, Retry-After, problem code, and time to answer. A short deadline
  * (500 ms) keeps it fast; the token cache is off so every request reaches Momento.
  *
  * Prints a fault table at the end (no token or key ever goes into it).
  */
 import tvmConfig from '../../config/tvm.config';
+import { SECRET_READ_TIMEOUT_MS } from '../../common/secret-reader';
 import { fakeV2ApiKey, type LocalMomento } from '../../dev/fake-momento';
-import { extensionKeySource } from '../../lambda/momento';
+import { secretsManagerKeySource } from '../../lambda/momento';
 import { cognitoAuthorizer, tokenEvent } from '../support/events';
 import {
   call,
   configFor,
   container,
-  SESSION_TOKEN,
-  startExtensionStub,
   startMomento,
+  startSecretsManager,
   type Answer,
   type Container,
-  type ExtensionStub,
+  type SecretsManagerBehavior,
+  type SecretsManagerStub,
 } from './harness';
 
 const DEADLINE_MS = 500;
@@ -34,17 +35,15 @@ const SUB = '7d3f1c2a-5b6e-4f80-9a1b-2c3d4e5f6a7b';
 const event = () => tokenEvent({ authorizer: cognitoAuthorizer(SUB, ['members']) });
 
 let local: LocalMomento;
-let stub: ExtensionStub;
+let stub: SecretsManagerStub;
 let key: string;
 const containers: Container[] = [];
 const table: Array<{ fault: string; status: number; code: string; retryAfter: string; ms: number }> = [];
 
 beforeAll(async () => {
   local = await startMomento();
-  stub = await startExtensionStub({ secret: fakeV2ApiKey() });
-  // What Lambda gives the function: the extension's port and the session token it checks.
-  process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = String(stub.port);
-  process.env.AWS_SESSION_TOKEN = SESSION_TOKEN;
+  // What Lambda gives the function: region, the role's credentials; the endpoint variable points at the stub.
+  stub = await startSecretsManager(SECRET_ID, { value: fakeV2ApiKey() });
 });
 afterAll(async () => {
   for (const c of containers) c.minter.close();
@@ -64,15 +63,15 @@ afterAll(async () => {
 });
 beforeEach(() => {
   key = fakeV2ApiKey();
-  stub.set({ secret: key });
+  stub.set(SECRET_ID, { value: key });
   local.fake.received.length = 0;
   local.fake.setBehavior('ok');
   local.fake.setAcceptedKeys([key]);
 });
 
-/** A cold container, exactly as lambda/handler.ts builds it (extensionKeySource({ secretId }) from the env). */
+/** A cold container, exactly as lambda/handler.ts builds it (secretsManagerKeySource({ secretId }), env as in Lambda). */
 async function coldContainer(): Promise<Container> {
-  const c = await container(CONFIG, extensionKeySource({ secretId: SECRET_ID }));
+  const c = await container(CONFIG, secretsManagerKeySource({ secretId: SECRET_ID }));
   containers.push(c);
   return c;
 }
@@ -117,8 +116,8 @@ describe('Faults: Momento', () => {
     const a = row('none (healthy)', await call(c.handler, event()));
     expect(a.status).toBe(200);
     expect(a.ms).toBeLessThan(DEADLINE_MS);
-    expect(stub.secretIds.at(-1)).toBe(SECRET_ID);
-    expect(stub.unauthorized).toBe(0);
+    expect(stub.reads.at(-1)?.secretId).toBe(SECRET_ID);
+    expect(stub.refused).toEqual([]); // target, session token and SigV4 signature all checked
   });
 
   it('Momento hangs → 503 momento-timeout at the deadline; the next call opens a fresh connection and succeeds', async () => {
@@ -180,9 +179,9 @@ describe('Faults: Momento', () => {
     const c = await warmContainer();
     const oldKey = key;
     const rotated = fakeV2ApiKey();
-    stub.set({ secret: rotated });
+    stub.set(SECRET_ID, { value: rotated });
     local.fake.setAcceptedKeys([rotated]);
-    const readsBefore = stub.reads;
+    const readsBefore = stub.reads.length;
 
     // Act
     const a = row('UNAUTHENTICATED, secret rotated', await call(c.handler, event()));
@@ -191,7 +190,7 @@ describe('Faults: Momento', () => {
     // Assess: compared, never printed.
     expect(a.status).toBe(200);
     expect(again.status).toBe(200);
-    expect(stub.reads - readsBefore).toBe(1);
+    expect(stub.reads.length - readsBefore).toBe(1);
     const sent = local.fake.received.map((r) =>
       r.authToken === oldKey ? 'old' : r.authToken === rotated ? 'rotated' : 'other',
     );
@@ -203,11 +202,11 @@ describe('Faults: Momento', () => {
     // Prepare: Momento no longer accepts the key the secret holds (revoked).
     const c = await warmContainer();
     local.fake.setAcceptedKeys([fakeV2ApiKey()]);
-    const readsBefore = stub.reads;
+    const readsBefore = stub.reads.length;
 
     // Act
     const a = row('UNAUTHENTICATED, same secret', await call(c.handler, event()));
-    const readsAfterFailure = stub.reads;
+    const readsAfterFailure = stub.reads.length;
     local.fake.setAcceptedKeys([key]); // the operator fixes it on Momento's side
     const recovered = await call(c.handler, event());
 
@@ -216,26 +215,26 @@ describe('Faults: Momento', () => {
     expect(readsAfterFailure - readsBefore).toBe(1);
     expect(local.fake.received[0]?.behavior).toEqual({ code: 16, details: 'Invalid signature' });
     expect(recovered.status).toBe(200);
-    expect(stub.reads).toBe(readsAfterFailure); // the re-read value is cached again: no crash loop, no read storm
+    expect(stub.reads.length).toBe(readsAfterFailure); // the re-read value is cached again: no crash loop, no read storm
   });
 
   it('PERMISSION_DENIED → 502 momento-auth', async () => {
     const c = await warmContainer();
     local.fake.setBehavior([{ code: 7 }]);
-    const readsBefore = stub.reads;
+    const readsBefore = stub.reads.length;
     const a = row('PERMISSION_DENIED', await call(c.handler, event()));
     expectProblem(a, 502, 'momento-auth');
-    expect(stub.reads - readsBefore).toBe(1);
+    expect(stub.reads.length - readsBefore).toBe(1);
     expect(local.fake.received).toHaveLength(1);
   });
 
   it('INVALID_ARGUMENT → 502 momento-rejected, no retry, no re-read', async () => {
     const c = await warmContainer();
     local.fake.setBehavior([{ code: 3, details: 'nope' }]);
-    const readsBefore = stub.reads;
+    const readsBefore = stub.reads.length;
     const a = row('INVALID_ARGUMENT', await call(c.handler, event()));
     expectProblem(a, 502, 'momento-rejected');
-    expect(stub.reads).toBe(readsBefore);
+    expect(stub.reads.length).toBe(readsBefore);
     expect(local.fake.received).toHaveLength(1);
   });
 
@@ -286,22 +285,23 @@ describe('Faults: Momento', () => {
   });
 });
 
-describe('Faults: the secret (Parameters and Secrets extension)', () => {
-  it.each<[string, Parameters<ExtensionStub['set']>[0], string]>([
-    ['secret missing (404 ResourceNotFound)', 'not-found', 'secret-missing'],
+describe('Faults: the secret (Secrets Manager GetSecretValue)', () => {
+  it.each<[string, SecretsManagerBehavior, string]>([
+    ['secret missing (ResourceNotFoundException)', 'not-found', 'secret-missing'],
     ['secret never given a value (no AWSCURRENT)', 'no-value', 'secret-empty'],
-    ['secret empty (SecretString "")', 'empty', 'secret-empty'],
-    ['secret is not a Momento key', { secret: 'not-a-momento-key' }, 'momento-key-invalid'],
-    ['extension drops the connection', 'drop', 'secret-unreadable'],
+    ['secret empty (SecretString "")', { value: '' }, 'secret-empty'],
+    ['secret is not a Momento key', { value: 'not-a-momento-key' }, 'momento-key-invalid'],
+    ['role may not read it (AccessDeniedException)', 'access-denied', 'secret-unreadable'],
+    ['KMS cannot decrypt it (DecryptionFailure)', 'decryption-failure', 'secret-unreadable'],
   ])('%s → 500 with its reason; after the fix the same handler serves 200', async (fault, behavior, code) => {
     // Prepare: a cold start with the secret broken.
-    stub.set(behavior);
+    stub.set(SECRET_ID, behavior);
     const c = await coldContainer();
 
     // Act
     const broken = row(fault, await call(c.handler, event()));
     const stillBroken = await call(c.handler, event());
-    stub.set({ secret: key }); // the operator puts the key in
+    stub.set(SECRET_ID, { value: key }); // the operator puts the key in
     const fixed = await call(c.handler, event());
 
     // Assess: a clear 500 each time (no crash, no cached failure), then service.
@@ -316,16 +316,57 @@ describe('Faults: the secret (Parameters and Secrets extension)', () => {
     expect(logged[0]?.reason).toContain(code === 'momento-key-invalid' ? 'Momento API key' : SECRET_ID);
   });
 
-  it('extension unreachable → 500 secret-unreadable; when it is back the same handler serves 200', async () => {
+  it.each<[string, SecretsManagerBehavior, RegExp]>([
+    ['Secrets Manager throttles (ThrottlingException)', 'throttled', /throttled: ThrottlingException/],
+    ['Secrets Manager fails (HTTP 500)', 'server-error', /server: InternalServiceError/],
+    ['Secrets Manager drops the connection', 'drop', /connection/],
+  ])('%s → 503 secret-unavailable + Retry-After; the next request serves 200', async (fault, behavior, reason) => {
+    // Prepare
+    stub.set(SECRET_ID, behavior);
+    const c = await coldContainer();
+
+    // Act
+    const down = row(fault, await call(c.handler, event()));
+    stub.set(SECRET_ID, { value: key });
+    const back = await call(c.handler, event());
+
+    // Assess: passing trouble is not the operator's misconfiguration, and it is not cached.
+    expectProblem(down, 503, 'secret-unavailable', '1');
+    expect(JSON.stringify(down.body)).not.toContain(SECRET_ID);
+    expect(down.ms).toBeLessThan(DEADLINE_MS);
+    expect(back.status).toBe(200);
+    expect(local.fake.received).toHaveLength(1);
+    // The operator's audit line says what went wrong and with which secret.
+    const audited = c.telemetry.events.find((e) => e.status === 503);
+    expect(audited).toMatchObject({ code: 'secret-unavailable' });
+    expect(audited?.reason).toMatch(reason);
+    expect(audited?.reason).toContain(SECRET_ID);
+  });
+
+  it('Secrets Manager hangs → 503 secret-unavailable after the read timeout (2 s), not a Lambda timeout', async () => {
+    // Prepare
+    stub.set(SECRET_ID, 'hang');
+    const c = await coldContainer();
+
+    // Act
+    const down = row('Secrets Manager hangs', await call(c.handler, event()));
+
+    // Assess
+    expectProblem(down, 503, 'secret-unavailable', '1');
+    expect(down.ms).toBeGreaterThanOrEqual(SECRET_READ_TIMEOUT_MS - 50);
+    expect(down.ms).toBeLessThan(SECRET_READ_TIMEOUT_MS + MARGIN_MS);
+  });
+
+  it('Secrets Manager unreachable → 503 secret-unavailable; when it is back the same handler serves 200', async () => {
     // Prepare
     await stub.stop();
     let c: Container;
     try {
       c = await coldContainer();
       // Act
-      const down = row('extension unreachable', await call(c.handler, event()));
+      const down = row('Secrets Manager unreachable', await call(c.handler, event()));
       // Assess
-      expectProblem(down, 500, 'secret-unreadable');
+      expectProblem(down, 503, 'secret-unavailable', '1');
       expect(down.ms).toBeLessThan(DEADLINE_MS);
     } finally {
       await stub.restart();

@@ -1,14 +1,12 @@
 /**
  * Shared wiring for the handler-level integration tests (modes, faults, quota): the REAL vending handler built
  * exactly as lambda/handler.ts builds it (validated config → createGrpcMinter → createVendHandler), the fake
- * Momento token service behind its CONNECT proxy (real gRPC over TLS), a stub of the Lambda Parameters and
- * Secrets extension, and helpers to write the protobuf the fake decodes. Loopback only; everything has a close().
+ * Momento token service behind its CONNECT proxy (real gRPC over TLS), a stub of Secrets Manager's
+ * `GetSecretValue`, and helpers to write the protobuf the fake decodes. Loopback only; everything has a close().
  *
  * Not a test file (jest matches *.test.ts only). setup-env.ts has pointed grpc-js at the test CA before any of
  * this loads; nothing here requires grpc-js at import time.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { permission_messages as pm } from '@gomomento/generated-types/dist/permissionmessages';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { validateConfig, type ResolvedConfig, type TvmConfig } from '../../config/schema';
@@ -16,6 +14,13 @@ import { FAKE_ENDPOINT, startLocalMomento, type LocalMomento } from '../../dev/f
 import { createGrpcMinter, type GrpcMinter, type KeySource, type MinterEvent } from '../../lambda/momento';
 import type { IssuanceEvent, Telemetry } from '../../lambda/telemetry';
 import { createVendHandler, type VendHandler } from '../../lambda/vend';
+import {
+  startSecretsManagerStub,
+  type SecretsManagerBehavior,
+  type SecretsManagerStub,
+} from '../support/secrets-manager-stub';
+
+export type { SecretsManagerBehavior, SecretsManagerStub } from '../support/secrets-manager-stub';
 
 /** The app client id `cognitoAuthorizer()` (test/support/events.ts) puts in `aud`. */
 export const COGNITO_CLIENT_ID = '4example1client2id3';
@@ -153,124 +158,17 @@ export function topicStmt(role: number, cache: string, t: { topic?: string; topi
 /** The `Permissions` message: explicit statements, in order. */
 export const explicit = (...statements: unknown[]) => ({ explicit: { permissions: statements } });
 
-// ---- The Lambda Parameters and Secrets extension, stubbed. ----
-
-/** What the stub answers: the secret's value, or a fault. */
-export type ExtensionBehavior =
-  | { readonly secret: string }
-  /** 404 + Secrets Manager's ResourceNotFoundException, as relayed by the extension for an unknown secret id. */
-  | 'not-found'
-  /** 400 ResourceNotFoundException for AWSCURRENT: the secret exists but never got a value (created empty). */
-  | 'no-value'
-  /** 200 with `SecretString: ""`. */
-  | 'empty'
-  /** The socket is destroyed without an answer. */
-  | 'drop';
-
-/** A running extension stub. */
-export interface ExtensionStub {
-  readonly port: number;
-  /** GET /secretsmanager/get requests answered so far (any outcome). */
-  readonly reads: number;
-  /** Requests that lacked the right X-Aws-Parameters-Secrets-Token (answered 401, as the extension does). */
-  readonly unauthorized: number;
-  /** secretIds asked for, in order. */
-  readonly secretIds: string[];
-  set(behavior: ExtensionBehavior): void;
-  /** Stops listening (the extension is gone: connections are refused). */
-  stop(): Promise<void>;
-  /** Listens again on the same port. */
-  restart(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** The session token the stub expects in `X-Aws-Parameters-Secrets-Token` (Lambda's AWS_SESSION_TOKEN). */
-export const SESSION_TOKEN = 'integration-session-token';
+// ---- Secrets Manager, stubbed (test/support/secrets-manager-stub.ts: verifies each request's SigV4 signature). ----
 
 /**
- * Emulates the AWS Parameters and Secrets Lambda Extension on 127.0.0.1: `GET /secretsmanager/get?secretId=…`
- * with `X-Aws-Parameters-Secrets-Token` → Secrets Manager's GetSecretValue JSON (`SecretString`, …).
+ * Starts the Secrets Manager stub answering `secretId` with `initial`, and gives this process what Lambda gives
+ * the function: region, the role's credentials (the stub's) and `AWS_ENDPOINT_URL_SECRETS_MANAGER` → the stub.
  */
-export async function startExtensionStub(initial: ExtensionBehavior): Promise<ExtensionStub> {
-  let behavior = initial;
-  let reads = 0;
-  let unauthorized = 0;
-  const secretIds: string[] = [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' || url.pathname !== '/secretsmanager/get') {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    if (req.headers['x-aws-parameters-secrets-token'] !== SESSION_TOKEN) {
-      unauthorized += 1;
-      res.writeHead(401).end('Unauthorized: missing or invalid X-Aws-Parameters-Secrets-Token');
-      return;
-    }
-    reads += 1;
-    const secretId = url.searchParams.get('secretId') ?? '';
-    secretIds.push(secretId);
-    const b2 = behavior;
-    if (b2 === 'drop') {
-      req.socket.destroy();
-      return;
-    }
-    if (b2 === 'not-found') {
-      res
-        .writeHead(404, { 'content-type': 'text/plain' })
-        .end("ResourceNotFoundException: Secrets Manager can't find the specified secret.");
-      return;
-    }
-    if (b2 === 'no-value') {
-      res
-        .writeHead(400, { 'content-type': 'text/plain' })
-        .end(
-          "ResourceNotFoundException: Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
-        );
-      return;
-    }
-    const secretString = b2 === 'empty' ? '' : b2.secret;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        ARN: `arn:aws:secretsmanager:us-west-2:123456789012:secret:${secretId}-AbCdEf`,
-        Name: secretId,
-        SecretString: secretString,
-        VersionId: '00000000-0000-4000-8000-000000000000',
-        VersionStages: ['AWSCURRENT'],
-        CreatedDate: '2026-01-01T00:00:00.000Z',
-      }),
-    );
-  });
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (!server.listening) return resolve();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  await listen(0);
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    get reads() {
-      return reads;
-    },
-    get unauthorized() {
-      return unauthorized;
-    },
-    secretIds,
-    set: (next) => {
-      behavior = next;
-    },
-    stop,
-    restart: () => listen(port),
-    close: stop,
-  };
+export async function startSecretsManager(
+  secretId: string,
+  initial: SecretsManagerBehavior,
+): Promise<SecretsManagerStub> {
+  const stub = await startSecretsManagerStub({ secrets: { [secretId]: initial } });
+  Object.assign(process.env, stub.env);
+  return stub;
 }

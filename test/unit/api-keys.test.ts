@@ -1,6 +1,4 @@
 import * as crypto from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import {
   API_KEY_ID_PATTERN,
@@ -13,7 +11,8 @@ import {
   verifyApiKey,
 } from '../../authorizers/api-keys';
 import { AuthorizationDenied, type DenyReason } from '../../authorizers/identity';
-import { createExtensionSecretReader } from '../../authorizers/secret-reader';
+import { readSecretString } from '../../common/secret-reader';
+import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
 
 // Wrap timingSafeEqual (still the real one) so the tests can see which comparisons are made.
 jest.mock('node:crypto', () => {
@@ -240,74 +239,54 @@ describe('Function: createApiKeyStore', () => {
   });
 });
 
-describe('Function: createExtensionSecretReader', () => {
-  let server: Server;
-  let port: number;
-  let handle: (req: IncomingMessage, res: ServerResponse) => void;
-  const requests: { url?: string; token?: string | string[] }[] = [];
-
+describe("Function: createApiKeyStore over readSecretString (the authorizer's wiring)", () => {
+  const SECRET_ID = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:tvm/api-keys-AbC';
+  let stub: SecretsManagerStub;
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      requests.push({ url: req.url, token: req.headers['x-aws-parameters-secrets-token'] });
-      handle(req, res);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+    stub = await startSecretsManagerStub();
   });
-  afterAll(() => new Promise((r) => server.close(r)));
-  beforeEach(() => (requests.length = 0));
+  afterAll(() => stub.close());
+  beforeEach(() => {
+    stub.reads.length = 0;
+    stub.refused.length = 0;
+  });
+  const store = () => createApiKeyStore(() => readSecretString(SECRET_ID, { env: stub.env }));
 
-  const reader = (overrides: Partial<Parameters<typeof createExtensionSecretReader>[0]> = {}) =>
-    createExtensionSecretReader({
-      secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tvm/api-keys-AbC',
-      port,
-      host: '127.0.0.1',
-      sessionToken: () => 'session-token',
-      ...overrides,
-    });
+  it('reads the table with one signed GetSecretValue and verifies a key against it', async () => {
+    // Prepare
+    const { key, entry } = generateApiKey('svc-a', ['admins']);
+    stub.set(SECRET_ID, { value: JSON.stringify({ keys: [entry] }) });
 
-  it('asks the extension for the secret with the session token and returns SecretString', async () => {
-    handle = (_req, res) => res.end(JSON.stringify({ Name: 'tvm/api-keys', SecretString: '{"keys":[]}' }));
-    await expect(reader()()).resolves.toBe('{"keys":[]}');
-    expect(requests).toEqual([
-      {
-        url: '/secretsmanager/get?secretId=arn%3Aaws%3Asecretsmanager%3Aeu-west-1%3A123456789012%3Asecret%3Atvm%2Fapi-keys-AbC',
-        token: 'session-token',
-      },
-    ]);
+    // Act
+    const table = await store().table();
+
+    // Assess
+    expect(verifyApiKey(table, key)).toEqual({ principalId: 'apikey:svc-a', groups: ['admins'], claims: {} });
+    expect(stub.reads.map((r) => r.secretId)).toEqual([SECRET_ID]);
+    expect(stub.refused).toEqual([]);
   });
 
-  it.each<[string, (req: IncomingMessage, res: ServerResponse) => void, RegExp]>([
-    ['a non-200 answer', (_q, res) => ((res.statusCode = 400), res.end('{"message":"not ready"}')), /answered 400/],
-    [
-      'a reply without SecretString (binary or empty secret)',
-      (_q, res) => res.end('{"SecretBinary":"AAAA"}'),
-      /has no SecretString/,
-    ],
-    ['a non-JSON reply', (_q, res) => res.end('<html>'), /not JSON/],
-  ])('rejects %s', async (_what, h, message) => {
-    handle = h;
-    await expect(reader()()).rejects.toThrow(message);
+  it.each<[string, Parameters<SecretsManagerStub['set']>[1], RegExp]>([
+    ['missing', 'not-found', /^secret-missing: .*does not exist/],
+    ['throttled', 'throttled', /^secret-unavailable: .*throttled/],
+    ['access denied', 'access-denied', /^secret-unreadable: .*GetSecretValue/],
+    ['binary', 'binary', /^secret-empty: /],
+  ])('fails closed with api-keys-unavailable naming the read failure (%s)', async (_what, behavior, detail) => {
+    stub.set(SECRET_ID, behavior);
+    const err = await store()
+      .table()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthorizationDenied);
+    expect(err).toMatchObject({ reason: 'api-keys-unavailable' });
+    expect((err as AuthorizationDenied).detail).toMatch(detail);
   });
 
-  it('gives up after its timeout instead of hanging', async () => {
-    handle = () => undefined; // never answers
-    const started = Date.now();
-    await expect(reader({ timeoutMs: 200 })()).rejects.toThrow(/did not answer within 200 ms/);
-    expect(Date.now() - started).toBeLessThan(2000);
-  });
-
-  it('refuses to call without a session token', async () => {
-    handle = (_req, res) => res.end('{"SecretString":"x"}');
-    await expect(reader({ sessionToken: () => undefined })()).rejects.toThrow(/AWS_SESSION_TOKEN/);
-    expect(requests).toEqual([]);
-  });
-
-  it('rejects when nothing listens on the port', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const freePort = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
-    await expect(reader({ port: freePort })()).rejects.toThrow(/ECONNREFUSED/);
+  it('refuses a table that is not the documented JSON (api-keys-secret-invalid), without echoing it', async () => {
+    stub.set(SECRET_ID, { value: 'S3CRET-not-json' });
+    const err = await store()
+      .table()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'api-keys-secret-invalid' });
+    expect(String((err as AuthorizationDenied).detail)).not.toContain('S3CRET');
   });
 });

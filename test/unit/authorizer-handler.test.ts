@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { generateApiKey } from '../../authorizers/api-keys';
 import type { handler as Handler } from '../../authorizers/handler';
+import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
 import { testConfig, tokenEvent, rs256 } from './authorizer-fixtures';
 
 type HandlerModule = { handler: typeof Handler };
@@ -9,7 +8,10 @@ type HandlerModule = { handler: typeof Handler };
 const ENV_KEYS = [
   'TVM_CONFIG',
   'TVM_API_KEYS_SECRET_ID',
-  'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
   'AWS_SESSION_TOKEN',
   'POWERTOOLS_LOG_LEVEL',
 ] as const;
@@ -92,38 +94,55 @@ describe('Function: authorizer handler (module scope)', () => {
     await expect(loadHandler(env)).rejects.toThrow(message);
   });
 
-  describe('API keys through the Parameters and Secrets extension', () => {
-    let server: Server;
-    const seen: { url?: string; token?: string | string[] }[] = [];
+  describe('API keys read from Secrets Manager (GetSecretValue)', () => {
+    let stub: SecretsManagerStub;
     const { key, entry } = generateApiKey('svc-a', ['admins']);
 
     beforeAll(async () => {
-      server = createServer((req, res) => {
-        seen.push({ url: req.url, token: req.headers['x-aws-parameters-secrets-token'] });
-        res.end(JSON.stringify({ SecretString: JSON.stringify({ keys: [entry] }) }));
+      stub = await startSecretsManagerStub({
+        secrets: { 'tvm/api-keys': { value: JSON.stringify({ keys: [entry] }) } },
       });
-      await new Promise<void>((r) => server.listen(0, 'localhost', r));
     });
-    afterAll(() => new Promise((r) => server.close(r)));
+    afterAll(() => stub.close());
 
     it('reads the key table lazily (on the first ApiKey request only) and allows a valid key', async () => {
       // Prepare
       const { handler } = await loadHandler({
         TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
         TVM_API_KEYS_SECRET_ID: 'tvm/api-keys',
-        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((server.address() as AddressInfo).port),
-        AWS_SESSION_TOKEN: 'session-token',
+        ...stub.env,
       });
-      expect(seen).toEqual([]);
+      expect(stub.reads).toEqual([]);
       // Act
       const result = await handler(tokenEvent(`ApiKey ${key}`));
       const wrong = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
       await expect(handler(tokenEvent(`ApiKey ${wrong}`))).rejects.toEqual(new Error('Unauthorized'));
-      // Assess
+      // Assess: one verified read (signature, session token, target checked by the stub), then the cache.
       expect(result.principalId).toBe('apikey:svc-a');
       expect(result.context).toEqual({ sub: 'apikey:svc-a', groups: '["admins"]', claims: '{}' });
-      expect(seen).toEqual([{ url: '/secretsmanager/get?secretId=tvm%2Fapi-keys', token: 'session-token' }]);
+      expect(stub.reads.map((r) => r.secretId)).toEqual(['tvm/api-keys']);
+      expect(stub.refused).toEqual([]);
       expect(logged.join('\n')).not.toContain(key.split('.')[1]!);
+    });
+
+    it('fails closed with "Unauthorized" and an ERROR log naming secret-unavailable when Secrets Manager throttles', async () => {
+      // Prepare
+      stub.set('tvm/throttled', 'throttled');
+      const { handler } = await loadHandler({
+        TVM_CONFIG: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+        TVM_API_KEYS_SECRET_ID: 'tvm/throttled',
+        ...stub.env,
+      });
+      // Act
+      await expect(handler(tokenEvent(`ApiKey ${key}`))).rejects.toEqual(new Error('Unauthorized'));
+      // Assess
+      expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
+        expect.objectContaining({
+          level: 'ERROR',
+          reason: 'api-keys-unavailable',
+          detail: expect.stringMatching(/^secret-unavailable: .*ThrottlingException/) as unknown,
+        }),
+      ]);
     });
   });
 });

@@ -75,7 +75,7 @@ export interface GrpcConnection {
   readonly connected: boolean;
   /** Resolves when connected, rejects with {@link GrpcStatusError} (UNAVAILABLE / DEADLINE_EXCEEDED). */
   ready(deadlineMs: number): Promise<void>;
-  /** Graceful: calls in flight finish, then the socket closes. */
+  /** Graceful: takes no new calls; calls already made (even those still waiting for the connection) run to their end, then the socket closes. */
   close(): void;
   /** Immediate: calls in flight fail with UNAVAILABLE. */
   destroy(): void;
@@ -260,7 +260,7 @@ export function openGrpcConnection(options: GrpcConnectionOptions): GrpcConnecti
 
   const connected = connectTls(host, port, env, (s) => (socket = s)).then(
     (tls) => {
-      if (closing) {
+      if (closing && active === 0) {
         tls.destroy();
         throw unavailable('connection closed');
       }
@@ -283,7 +283,15 @@ export function openGrpcConnection(options: GrpcConnectionOptions): GrpcConnecti
   // A connect failure is reported by the calls waiting for it; nobody waiting is fine.
   connected.catch(() => undefined);
 
-  const usable = (): boolean => !closing && !goaway && failure === undefined && !(session?.destroyed ?? false);
+  /** Whether calls already handed to this connection can still start on it. */
+  const alive = (): boolean => !goaway && failure === undefined && !(session?.destroyed ?? false);
+  const usable = (): boolean => !closing && alive();
+  /** A graceful close waits until every call handed to the connection has started (and then finished). */
+  const closeIfIdle = (): void => {
+    if (!closing || active > 0) return;
+    if (session) session.close();
+    else socket?.destroy();
+  };
 
   function unary(call: UnaryCall): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -293,7 +301,10 @@ export function openGrpcConnection(options: GrpcConnectionOptions): GrpcConnecti
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (--active === 0 && session && !session.destroyed) session.unref();
+        if (--active === 0) {
+          if (closing) closeIfIdle();
+          else if (session && !session.destroyed) session.unref();
+        }
         if (err) reject(err);
         else resolve(reply as Uint8Array);
       };
@@ -306,7 +317,7 @@ export function openGrpcConnection(options: GrpcConnectionOptions): GrpcConnecti
 
       connected.then((s) => {
         if (settled) return;
-        if (!usable()) return finish(unavailable(`connection unusable: ${failure?.message ?? 'GOAWAY received'}`));
+        if (!alive()) return finish(unavailable(`connection unusable: ${failure?.message ?? 'GOAWAY received'}`));
         s.ref();
         let st: http2.ClientHttp2Stream;
         try {
@@ -393,8 +404,7 @@ export function openGrpcConnection(options: GrpcConnectionOptions): GrpcConnecti
     },
     close() {
       closing = true;
-      if (session) session.close();
-      else socket?.destroy();
+      closeIfIdle();
     },
     destroy() {
       closing = true;

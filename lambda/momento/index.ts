@@ -1,7 +1,7 @@
 /**
- * The Momento adapter of the vending function: the minter (node:http2 gRPC transport + protobuf messages
- * generated from Momento's .proto files), API-key parsing and the key source. All of it is small and loads with
- * the module. `./wire` and `./grpc-transport` are not re-exported; tests import them directly.
+ * The Momento adapter of the vending function: the minter (our node:http2 gRPC transport + Momento's wire
+ * messages written with @bufbuild/protobuf's wire primitives), API-key parsing and the key source. All of it is
+ * small and loads with the module. `./wire` and `./grpc-transport` are not re-exported; tests import them directly.
  */
 export {
   AGENT,

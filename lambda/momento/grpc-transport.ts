@@ -25,7 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import * as http2 from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 
 /** gRPC status codes used here (github.com/grpc/grpc/blob/master/doc/statuscodes.md). */
@@ -206,7 +206,14 @@ function connectTls(
     new Promise((resolve, reject) => {
       let tls: TLSSocket;
       try {
-        tls = tlsConnect({ socket, servername: host, ALPNProtocols: ['h2'], secureContext: secureContext() });
+        tls = tlsConnect({
+          socket,
+          // SNI names hosts only (RFC 6066); an IP literal is still checked against the certificate.
+          ...(isIP(host) ? {} : { servername: host }),
+          host,
+          ALPNProtocols: ['h2'],
+          secureContext: secureContext(),
+        });
       } catch (e) {
         socket.destroy();
         reject(e instanceof Error ? e : new Error(String(e)));

@@ -153,6 +153,17 @@ describe('grpc-transport: the request on the wire', () => {
     expect(proxy.targets.at(-1)).toBe(`${HOST}:443`);
   });
 
+  it('connects directly when no proxy is configured (the production path)', async () => {
+    // The certificate names 127.0.0.1, so the host name check still applies.
+    const port = (server.address() as AddressInfo).port;
+    const c = openGrpcConnection({ host: '127.0.0.1', port, env: { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: TEST_CA_PATH } });
+    conns.push(c);
+    const before = proxy.connections;
+    await expect(call(c)).resolves.toEqual(Uint8Array.from([1, 2, 3]));
+    expect(received.at(-1)?.headers[':authority']).toBe(`127.0.0.1:${port}`);
+    expect(proxy.connections).toBe(before);
+  });
+
   it('reuses one connection for consecutive calls', async () => {
     const c = open();
     const before = proxy.connections;

@@ -293,7 +293,14 @@ export function openGrpcConnection(options: GrpcConnectionOptions): GrpcConnecti
   let closing = false;
   let active = 0;
 
-  const connected = connectTls(host, port, env, (s) => (socket = s)).then(
+  let dialing: Promise<TLSSocket>;
+  try {
+    dialing = connectTls(host, port, env, (s) => (socket = s));
+  } catch (e) {
+    // E.g. an unreadable GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: an UNAVAILABLE call, as with grpc-js, not a crash.
+    dialing = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  const connected = dialing.then(
     (tls) => {
       if (closing && active === 0) {
         tls.destroy();

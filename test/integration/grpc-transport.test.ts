@@ -330,6 +330,15 @@ describe('grpc-transport: resets, GOAWAY, deadlines', () => {
     expect(e.code).toBe(14);
     expect(e.details).toMatch(/connect to token\.momento\.test failed/);
   });
+
+  it('fails with UNAVAILABLE, not a crash, when the CA file cannot be read', async () => {
+    const c = openGrpcConnection({
+      host: HOST,
+      env: { ...env(), GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '/nonexistent/ca.pem' },
+    });
+    conns.push(c);
+    expect((await statusOf(call(c))).code).toBe(14);
+  });
 });
 
 describe('grpc-transport: helpers', () => {

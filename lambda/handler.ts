@@ -33,9 +33,8 @@ const minter = createGrpcMinter({
   onEvent: (event) => telemetry.note?.('momento connection', { ...event }),
 });
 
-// grpc-js and Momento's wire types load on the first mint, not here: requests answered without Momento (400,
-// 401, 403) never pay for them, and a first mint pays exactly what init would have (`npm run bench` prints both
-// module init and init + first request).
+// Nothing is warmed up here: the first request reads the key and opens the TLS connection (`npm run bench`
+// prints module init and the whole cold path, init + first request).
 
 /** The Lambda handler for `GET /token`. */
 export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds, revocation, liveGroups });

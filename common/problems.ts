@@ -107,6 +107,15 @@ export const PROBLEMS = {
   'momento-timeout': fn(503, UNAVAILABLE, 2),
   // The secret store could not be reached (a transient failure, unlike the 500 secret-* codes).
   'secret-unavailable': fn(503, UNAVAILABLE),
+  // The authorizer could not decide (its API-key table unreadable right now, or it failed to run): API Gateway's
+  // AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR (500) rewritten, so a good credential never reads as a 401.
+  'authorizer-unavailable': {
+    status: 503,
+    title: UNAVAILABLE,
+    from: 'gateway',
+    detail: 'the credentials could not be checked right now; retry shortly',
+    retryAfterSeconds: 1,
+  },
   // 504
   timeout: {
     status: 504,

@@ -6,7 +6,7 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { ApiKeyStore } from './api-keys';
-import { verifyApiKey } from './api-keys';
+import { splitApiKey, verifyApiKey } from './api-keys';
 import {
   AUTHORIZER_UNAVAILABLE_MESSAGE,
   AuthorizationDenied,
@@ -84,6 +84,8 @@ export function createAuthorizer(
         identity = await verifyBearer(auth, verifier, credential.token);
       } else {
         if (!apiKeyStore) throw new AuthorizationDenied('api-keys-disabled');
+        // Shape first: a malformed key is refused (401) even while the table cannot be read (503).
+        splitApiKey(credential.key);
         identity = verifyApiKey(await apiKeyStore.table(), credential.key);
       }
       return allowPolicy(identity, event.methodArn);

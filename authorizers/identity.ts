@@ -65,7 +65,8 @@ export const OPERATOR_REASONS: ReadonlySet<DenyReason> = new Set<DenyReason>([
 
 /**
  * A refusal with its reason. Thrown inside the authorizer only; the handler turns every failure into
- * `Error('Unauthorized')` and logs `reason`.
+ * `Error('Unauthorized')` (the subclass {@link AuthorizerUnavailable}: {@link AUTHORIZER_UNAVAILABLE_MESSAGE}) and
+ * logs `reason`.
  */
 export class AuthorizationDenied extends Error {
   override readonly name: string = 'AuthorizationDenied';

@@ -112,6 +112,15 @@ export const PROBLEMS = {
   // The revocation table (lambda/revocation.ts) or Cognito's current groups (lambda/live-groups.ts) could not be read.
   'revocation-check-failed': fn(503, UNAVAILABLE, 2),
   'groups-check-failed': fn(503, UNAVAILABLE, 2),
+  // The authorizer could not decide (its API-key table unreadable right now, or it failed to run): API Gateway's
+  // AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR (500) rewritten, so a good credential never reads as a 401.
+  'authorizer-unavailable': {
+    status: 503,
+    title: UNAVAILABLE,
+    from: 'gateway',
+    detail: 'the credentials could not be checked right now; retry shortly',
+    retryAfterSeconds: 1,
+  },
   // 504
   timeout: {
     status: 504,

@@ -12,6 +12,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   API_KEY_PRINCIPAL_PREFIX,
   AuthorizationDenied,
+  AuthorizerUnavailable,
   MAX_GROUP_LENGTH,
   MAX_GROUPS,
   type VerifiedIdentity,
@@ -154,7 +155,10 @@ export function verifyApiKey(table: ApiKeyTable, credential: string): VerifiedId
 
 /** Where the authorizer gets the current key table. */
 export interface ApiKeyStore {
-  /** The table; loaded on first use and refreshed after `ttlMs`. Rejects with `AuthorizationDenied`. */
+  /**
+   * The table; loaded on first use and refreshed after `ttlMs`. Rejects with `AuthorizationDenied`, or with its
+   * subclass `AuthorizerUnavailable` when the secret could not be read for a passing reason.
+   */
   table(): Promise<ApiKeyTable>;
 }
 
@@ -172,7 +176,8 @@ export interface ApiKeyStoreOptions {
 
 /**
  * A lazily loaded, cached key table. Concurrent first calls share one load; a failed load is not cached
- * (the next request retries) and fails closed: every API-key request is refused until the secret is readable.
+ * (the next request retries) and fails closed: every API-key request is refused until the secret is readable —
+ * with `AuthorizerUnavailable` (503) when the read failed for a passing reason, `AuthorizationDenied` otherwise.
  */
 export function createApiKeyStore(load: () => Promise<string>, options: ApiKeyStoreOptions = {}): ApiKeyStore {
   const ttlMs = options.ttlMs ?? 300_000;
@@ -187,7 +192,12 @@ export function createApiKeyStore(load: () => Promise<string>, options: ApiKeySt
       // The reader's code (secret-missing, secret-unavailable, …) leads the operator's log line; never a value.
       const code = (err as { code?: unknown } | null)?.code;
       const message = err instanceof Error ? err.message : 'secret read failed';
-      throw new AuthorizationDenied('api-keys-unavailable', typeof code === 'string' ? `${code}: ${message}` : message);
+      const detail = typeof code === 'string' ? `${code}: ${message}` : message;
+      // A passing failure (SecretReadError.transient: throttling, 5xx, timeout) is not the caller's fault: 503, not
+      // 401. A missing, empty or unreadable secret stays a plain refusal (the operator must act; the log says so).
+      if ((err as { transient?: unknown } | null)?.transient === true)
+        throw new AuthorizerUnavailable('api-keys-unavailable', detail);
+      throw new AuthorizationDenied('api-keys-unavailable', detail);
     }
     try {
       const table = parseApiKeysDocument(text);

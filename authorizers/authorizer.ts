@@ -1,12 +1,16 @@
 /**
  * The Lambda authorizer's steps, with its I/O passed in: parse the `Authorization` header, verify the bearer
- * JWT or API key, answer `Allow` with the caller's identity, or fail closed with exactly `Unauthorized`.
+ * JWT or API key, answer `Allow` with the caller's identity, or fail closed with exactly `Unauthorized` — except
+ * when the API-key table could not be read for a passing reason: then {@link AUTHORIZER_UNAVAILABLE_MESSAGE}
+ * (API Gateway → 503 `authorizer-unavailable`, never 401 for a key that may well be good).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { ApiKeyStore } from './api-keys';
-import { verifyApiKey } from './api-keys';
+import { splitApiKey, verifyApiKey } from './api-keys';
 import {
+  AUTHORIZER_UNAVAILABLE_MESSAGE,
   AuthorizationDenied,
+  AuthorizerUnavailable,
   OPERATOR_REASONS,
   allowPolicy,
   type AuthorizerContext,
@@ -24,7 +28,8 @@ import {
 /** One structured log line. Carries reason codes only: never the token or the `Authorization` header. */
 export interface AuthorizerLogEntry {
   readonly level: 'WARN' | 'ERROR';
-  readonly message: 'authorization denied';
+  /** `authorizer unavailable`: a passing failure of our own (answered 503), not a refusal of the credential. */
+  readonly message: 'authorization denied' | 'authorizer unavailable';
   readonly reason: DenyReason;
   /** Operator-facing detail about the JWKS or the API-keys secret (never caller input). */
   readonly detail?: string;
@@ -79,6 +84,8 @@ export function createAuthorizer(
         identity = await verifyBearer(auth, verifier, credential.token);
       } else {
         if (!apiKeyStore) throw new AuthorizationDenied('api-keys-disabled');
+        // Shape first: a malformed key is refused (401) even while the table cannot be read (503).
+        splitApiKey(credential.key);
         identity = verifyApiKey(await apiKeyStore.table(), credential.key);
       }
       return allowPolicy(identity, event.methodArn);
@@ -92,13 +99,15 @@ export function createAuthorizer(
           : reason === 'jwks-unavailable' && err instanceof Error
             ? err.message
             : undefined;
-      log(
-        detail === undefined
-          ? { level, message: 'authorization denied', reason }
-          : { level, message: 'authorization denied', reason, detail },
-      );
-      // Exactly 'Unauthorized': API Gateway answers 401 only for this message; any other error becomes a 500.
+      const unavailable = err instanceof AuthorizerUnavailable;
+      const message = unavailable ? 'authorizer unavailable' : 'authorization denied';
+      log(detail === undefined ? { level, message, reason } : { level, message, reason, detail });
       // No `cause`: the Lambda runtime logs thrown errors, and library messages can quote the decoded token.
+      // Not the caller's fault (the API-key table could not be read right now): any message but 'Unauthorized' makes
+      // API Gateway answer through its authorizer-failure gateway response, which the stack turns into a 503.
+      // eslint-disable-next-line preserve-caught-error
+      if (unavailable) throw new Error(AUTHORIZER_UNAVAILABLE_MESSAGE);
+      // Exactly 'Unauthorized': API Gateway answers 401 only for this message; any other error becomes a 500.
       // eslint-disable-next-line preserve-caught-error
       throw new Error('Unauthorized');
     }

@@ -65,10 +65,11 @@ export const OPERATOR_REASONS: ReadonlySet<DenyReason> = new Set<DenyReason>([
 
 /**
  * A refusal with its reason. Thrown inside the authorizer only; the handler turns every failure into
- * `Error('Unauthorized')` and logs `reason`.
+ * `Error('Unauthorized')` (the subclass {@link AuthorizerUnavailable}: {@link AUTHORIZER_UNAVAILABLE_MESSAGE}) and
+ * logs `reason`.
  */
 export class AuthorizationDenied extends Error {
-  override readonly name = 'AuthorizationDenied';
+  override readonly name: string = 'AuthorizationDenied';
   constructor(
     /** Stable reason code (safe to log). */
     readonly reason: DenyReason,
@@ -78,6 +79,24 @@ export class AuthorizationDenied extends Error {
     super(reason);
   }
 }
+
+/**
+ * The authorizer cannot decide right now, through no fault of the caller: reading the API-key table failed for a
+ * passing reason (Secrets Manager throttled, 5xx, timeout). Still a refusal (this request gets no `Allow`), but the
+ * handler must not answer `Unauthorized`, which would tell a caller with a good key that the key is bad: it throws
+ * {@link AUTHORIZER_UNAVAILABLE_MESSAGE} instead, and API Gateway answers with its authorizer-failure gateway response
+ * (503 `authorizer-unavailable` with `Retry-After`, lib/gateway-responses.ts).
+ */
+export class AuthorizerUnavailable extends AuthorizationDenied {
+  override readonly name = 'AuthorizerUnavailable';
+}
+
+/**
+ * What the handler throws for {@link AuthorizerUnavailable}. Anything but exactly `Unauthorized` makes API Gateway
+ * answer 500 through a gateway response of the authorizer-failure family, which the stack rewrites to 503
+ * (docs/decisions.md, "Transient authorizer failures"). Fixed text: no reason, secret id or credential in it.
+ */
+export const AUTHORIZER_UNAVAILABLE_MESSAGE = 'Authorizer unavailable';
 
 /** A caller the authorizer has verified: what goes into the policy and the context. */
 export interface VerifiedIdentity {

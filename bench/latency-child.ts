@@ -23,7 +23,7 @@ import { BENCH_CLIENT_ID, subOf, tokenEvent } from './events';
 export interface LatencyResult {
   readonly requests: Record<
     string,
-    { readonly samples: number[]; readonly errors: number; readonly statuses: Record<number, number> }
+    { readonly samples: number[]; readonly errors: number; readonly statuses: Record<string, number> }
   >;
   /** Handler-reported `latencyMs − mintLatencyMs` of the real run at concurrency 1. */
   readonly selfReportedOverhead: number[];
@@ -61,7 +61,7 @@ let served = 0;
 /** Sends `n` requests with `concurrency` in flight; returns per-request latency and non-200 counts. */
 async function load(handler: VendHandler, n: number, concurrency: number, identities = n) {
   const samples = new Array<number>(n);
-  const statuses: Record<number, number> = {};
+  const statuses: Record<string, number> = {};
   let next = 0;
   let errors = 0;
   const worker = async (): Promise<void> => {
@@ -71,7 +71,12 @@ async function load(handler: VendHandler, n: number, concurrency: number, identi
       const t0 = performance.now();
       const res: APIGatewayProxyResult = await handler(event);
       samples[i] = performance.now() - t0;
-      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      // Non-200s are counted by status and problem code (e.g. "503 momento-timeout").
+      const key =
+        res.statusCode === 200
+          ? '200'
+          : `${res.statusCode} ${String((JSON.parse(res.body) as { code?: unknown }).code ?? '?')}`;
+      statuses[key] = (statuses[key] ?? 0) + 1;
       if (res.statusCode !== 200) errors++;
     }
   };

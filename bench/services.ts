@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../lib/bundling';
+import { startLocalRevocationTable } from '../dev/revocation';
 import { startSecretsManagerStub } from '../test/support/secrets-manager-stub';
 
 export interface LocalServices {
@@ -27,6 +28,8 @@ export async function startLocalServices(): Promise<LocalServices | { problem: s
   const secretId = 'tvm/bench/momento-api-key';
   const stub = await startSecretsManagerStub({ region: 'us-west-2', secrets: { [secretId]: { value: apiKey } } });
   const local = await fakeMomento.startLocalMomento();
+  // The revocation table the vending function checks before its first mint (a real DynamoDB API, no record).
+  const revocation = await startLocalRevocationTable({ tableName: 'tvm-bench-revocations' });
   return {
     env: {
       ...local.env,
@@ -35,10 +38,13 @@ export async function startLocalServices(): Promise<LocalServices | { problem: s
       // Endpoint, region and the dummy credentials the stub verifies signatures with (they replace the
       // benchmark's Lambda-like dummies).
       ...stub.env,
+      AWS_ENDPOINT_URL_DYNAMODB: revocation.endpoint,
+      TVM_REVOCATION_TABLE: revocation.tableName,
     },
     fakeCalls: () => local.fake.received.length,
     async close() {
       await stub.close();
+      await revocation.close();
       await local.close();
     },
   };

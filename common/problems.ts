@@ -62,6 +62,8 @@ export const PROBLEMS = {
   'scope-not-granted': fn(403, FORBIDDEN),
   'ttl-exceeds-tier': fn(403, FORBIDDEN),
   'claim-unusable': fn(403, FORBIDDEN),
+  // The principal has a revocation record newer than its credential (lambda/revocation.ts).
+  revoked: fn(403, FORBIDDEN),
   'access-denied': {
     status: 403,
     title: FORBIDDEN,
@@ -107,6 +109,18 @@ export const PROBLEMS = {
   'momento-timeout': fn(503, UNAVAILABLE, 2),
   // The secret store could not be reached (a transient failure, unlike the 500 secret-* codes).
   'secret-unavailable': fn(503, UNAVAILABLE),
+  // The revocation table (lambda/revocation.ts) or Cognito's current groups (lambda/live-groups.ts) could not be read.
+  'revocation-check-failed': fn(503, UNAVAILABLE, 2),
+  'groups-check-failed': fn(503, UNAVAILABLE, 2),
+  // The authorizer could not decide (its API-key table unreadable right now, or it failed to run): API Gateway's
+  // AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR (500) rewritten, so a good credential never reads as a 401.
+  'authorizer-unavailable': {
+    status: 503,
+    title: UNAVAILABLE,
+    from: 'gateway',
+    detail: 'the credentials could not be checked right now; retry shortly',
+    retryAfterSeconds: 1,
+  },
   // 504
   timeout: {
     status: 504,

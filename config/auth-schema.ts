@@ -92,6 +92,18 @@ const cognitoAuth = z.strictObject({
   tokenIdClaim: z._default(z.string().check(z.minLength(1, 'must name a claim')), 'sub'),
   /** Tier for signed-in users in no mapped group; unset → 403. */
   fallbackTier: z.optional(z.string()),
+  /**
+   * Read the user's current groups from Cognito (`AdminListGroupsForUser`) instead of trusting the ID token's
+   * `cognito:groups`, so removing a user from a group changes their next Momento token within `cacheSeconds`
+   * (not at ID token expiry). Costs one Cognito call per user per `cacheSeconds` per container; Cognito's
+   * quota for that call is shared by the account (see README → Revocation). @default off
+   */
+  liveGroups: z.optional(
+    z.strictObject({
+      /** Seconds a container reuses one user's groups. @default 5 */
+      cacheSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(300)), 5),
+    }),
+  ),
 });
 
 const authorizerAuth = z.strictObject({

@@ -184,6 +184,32 @@ const policyShape = {
       burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(6000))),
     }),
   ),
+  /**
+   * Revocation records (cognito and authorizer modes): a DynamoDB table the vending function reads before it
+   * mints or serves a cached token; `npm run revoke` writes it. A revocation takes effect within `cacheSeconds`
+   * (plus the lifetime of Momento tokens already handed out). Open mode has no identity to revoke: ignored there.
+   * @default { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 }
+   */
+  revocation: z._default(
+    z.strictObject({
+      /** Create the table and check it on every request that reaches the policy. @default true */
+      enabled: z._default(z.boolean(), true),
+      /** Seconds a container reuses one principal's lookup (0: every request reads the table). @default 5 */
+      cacheSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(60)), 5),
+      /**
+       * When the table cannot be read: false answers 503 `revocation-check-failed`; true vends anyway (a
+       * revoked principal may get tokens while DynamoDB is failing). @default false
+       */
+      failOpen: z._default(z.boolean(), false),
+      /**
+       * Longest lifetime of a caller's credential (Cognito ID token: at most 1 day; your IdP's JWTs; API keys
+       * never expire). A record expires (DynamoDB TTL) after revocation time + this + token.maxTtlSeconds.
+       * @default 86400
+       */
+      maxCredentialLifetimeSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(366 * 86400)), 86400),
+    }),
+    { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
+  ),
 };
 
 /**

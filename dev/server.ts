@@ -29,6 +29,7 @@ import { createVendHandler, headerOf } from '../lambda/vend';
 import { startDemoServer } from './demo-server';
 import { refuseForeignHost } from './host-guard';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
+import { startDevRevocation } from './revocation';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -126,11 +127,12 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
 type AuthEmulator = (
   authorization: string | undefined,
   methodArn: string,
-) => Promise<Record<string, unknown> | 'unauthorized' | null>;
+) => Promise<Record<string, unknown> | 'unauthorized' | 'authorizer-unavailable' | null>;
 
 async function createAuthEmulator(
   config: ResolvedConfig,
   localAuth: boolean,
+  log: (line: string) => void,
 ): Promise<{ emulate: AuthEmulator; issuer?: LocalIssuer; audience?: string }> {
   const auth = config.auth;
   if (auth.mode === 'open') return { emulate: async () => null };
@@ -188,13 +190,31 @@ async function createAuthEmulator(
     jwksUri: `${issuer.issuer}/.well-known/jwks.json`,
     algorithms: ['RS256' as const],
   };
-  const [{ createAuthorizer }, { createJwtVerifier }] = await Promise.all([
+  const [{ createAuthorizer }, { createJwtVerifier }, { createApiKeyStore }, { readSecretString }] = await Promise.all([
     import('../authorizers/authorizer'),
     import('../authorizers/verify'),
+    import('../authorizers/api-keys'),
+    import('../common/secret-reader'),
   ]);
   const verifier = createJwtVerifier(localConfig);
   verifier.cacheJwks(issuer.jwks);
-  const authorize = createAuthorizer({ auth: localConfig, verifier, log: () => undefined });
+  // With auth.apiKeys the key table comes from Secrets Manager as in the stack (the AWS credentials, region and
+  // AWS_ENDPOINT_URL_SECRETS_MANAGER of the environment); the secret is TVM_API_KEYS_SECRET_ID or the configured
+  // name/ARN. A secret the stack creates has no name before deploy: without TVM_API_KEYS_SECRET_ID, keys are refused.
+  const ref = auth.apiKeys?.secret;
+  const keysSecretId =
+    ref && (process.env.TVM_API_KEYS_SECRET_ID || ('name' in ref ? ref.name : 'arn' in ref ? ref.arn : undefined));
+  const apiKeyStore = keysSecretId ? createApiKeyStore(() => readSecretString(keysSecretId)) : undefined;
+  const authorize = createAuthorizer({
+    auth: localConfig,
+    verifier,
+    apiKeyStore,
+    // Operator reasons only (JWKS, key table): never caller input, never a credential.
+    log: (e) => {
+      if (e.level === 'ERROR')
+        log(`${new Date().toISOString()} authorizer: ${e.message} ${e.reason} (${e.detail ?? ''})`);
+    },
+  });
   return {
     issuer,
     audience: auth.audience[0],
@@ -202,8 +222,9 @@ async function createAuthEmulator(
       try {
         const result = await authorize({ type: 'TOKEN', authorizationToken: authorization ?? '', methodArn });
         return { principalId: result.principalId, ...result.context };
-      } catch {
-        return 'unauthorized';
+      } catch (err) {
+        // As API Gateway: exactly "Unauthorized" is a 401; any other error, its authorizer-failure response (503).
+        return err instanceof Error && err.message === 'Unauthorized' ? 'unauthorized' : 'authorizer-unavailable';
       }
     },
   };
@@ -302,8 +323,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const log = options.log ?? ((line: string) => console.log(line));
   const config = loadConfig(options);
   const { minter, fake, stop } = await createMinter(config, options);
-  const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false);
-  const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log) });
+  const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false, log);
+  const local = await startDevRevocation(config, log);
+  const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log), revocation: local?.revocation });
   const allowOrigins = new Set(config.cors.allowOrigins);
   // Local sign-in mints any identity on request: with a real key that means real tokens for anyone who can reach
   // the port, so it needs the explicit flag then.
@@ -371,6 +393,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         log(`${new Date().toISOString()} 401 unauthorized (gateway)`);
         return;
       }
+      if (authorizer === 'authorizer-unavailable') {
+        // What the stack's AuthorizerFailure / AuthorizerConfigurationError gateway responses answer.
+        send(res, gatewayProblem('authorizer-unavailable', cors));
+        log(`${new Date().toISOString()} 503 authorizer-unavailable (gateway)`);
+        return;
+      }
       send(res, await handler(toEvent(req, url, authorizer)));
     })().catch((err: unknown) => {
       log(`dev server error: ${err instanceof Error ? err.name : typeof err}`);
@@ -404,6 +432,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       server.closeAllConnections();
       await Promise.all([new Promise((r) => server.close(r)), demo?.close()]);
       await stop();
+      await local?.table.close();
     },
   };
 }

@@ -5,6 +5,7 @@
 import { readFunctionConfig } from '../common/function-config';
 import { validatePolicy } from '../config/schema';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
+import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
@@ -19,6 +20,10 @@ const cognitoClientIds = process.env.TVM_USER_POOL_CLIENT_IDS?.split(',').filter
 if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
   throw new Error('TVM_USER_POOL_CLIENT_IDS is not set: cognito mode needs the app client ids it accepts');
 
+// Revocation and live groups: fail here, at init, when enabled without their table / pool.
+const revocation = revocationFromEnv(config);
+const liveGroups = liveGroupsFromEnv(config);
+
 const telemetry = powertoolsTelemetry();
 const minter = createGrpcMinter({
   keySource: secretsManagerKeySource({ secretId }),
@@ -27,9 +32,8 @@ const minter = createGrpcMinter({
   onEvent: (event) => telemetry.note?.('momento connection', { ...event }),
 });
 
-// grpc-js and Momento's wire types load on the first mint, not here: requests answered without Momento (400,
-// 401, 403) never pay for them, and a first mint pays exactly what init would have (`npm run bench` prints both
-// module init and init + first request).
+// Nothing is warmed up here: the first request reads the key and opens the TLS connection (`npm run bench`
+// prints module init and the whole cold path, init + first request).
 
 /** The Lambda handler for `GET /token`. */
-export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds });
+export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds, revocation, liveGroups });

@@ -31,6 +31,8 @@ export interface IssuanceEvent {
   readonly mintLatencyMs?: number;
   /** Operator-facing reason for a 500 (e.g. which secret is empty). */
   readonly reason?: string;
+  /** The revocation table could not be read and `revocation.failOpen` let the request through. */
+  readonly revocationCheck?: 'failed-open';
 }
 
 /** Where the handler reports; tests pass a recorder, Lambda the Powertools implementation. */
@@ -73,6 +75,10 @@ export function powertoolsTelemetry(
         metrics.addMetric('Throttled', MetricUnit.Count, 1);
       } else if (decision === 'denied' || status < 500) metrics.addMetric('Denied', MetricUnit.Count, 1);
       else metrics.addMetric('Errors', MetricUnit.Count, 1);
+      // RevocationCheckAlarm: the table could not be read (503 when failing closed, or let through by failOpen).
+      if (e.code === 'revocation-check-failed' || e.revocationCheck === 'failed-open')
+        metrics.addMetric('RevocationCheckFailed', MetricUnit.Count, 1);
+      if (e.code === 'revoked') metrics.addMetric('Revoked', MetricUnit.Count, 1);
       if (e.momentoFailure !== undefined) {
         const single = metrics.singleMetric();
         single.addDimension('kind', e.momentoFailure);

@@ -8,8 +8,10 @@ import type { ResolvedPolicy } from '../config/schema';
 import { MisconfiguredError, MomentoError, SecretUnavailableError, TvmError } from './errors';
 import { corsHeaders, errorResponse, problemResponse, tokenResponse } from './http';
 import { identify } from './identity';
+import type { LiveGroups } from './live-groups';
 import { PolicyEngine } from './policy';
 import { checkHeaders, parseScopeRequest } from './request';
+import type { RevocationCheck } from './revocation';
 import type { IssuanceEvent, Telemetry } from './telemetry';
 import { CallerLimit } from './caller-limit';
 import { TokenCache, type TokenSource } from './token-cache';
@@ -27,6 +29,10 @@ export interface VendDeps {
   readonly nowSeconds?: () => number;
   /** Cognito mode: app client ids whose ID tokens may vend. @default no client check */
   readonly cognitoClientIds?: readonly string[];
+  /** Revocation records, checked before minting and before serving a cached token. @default no check */
+  readonly revocation?: RevocationCheck;
+  /** Cognito `auth.liveGroups`: current groups from the pool replace the token's. @default the token's groups */
+  readonly liveGroups?: LiveGroups;
 }
 
 /** A REST API (v1) proxy handler. */
@@ -105,10 +111,25 @@ export function createVendHandler(deps: VendDeps): VendHandler {
           'denied',
           { code: 'unauthenticated', reason: identity.refused },
         );
-      const principal = identity.principal;
-      audit = { ...audit, principalId: principal.id, source: principal.source, groups: principal.groups };
+      const verified = identity.principal;
+      audit = { ...audit, principalId: verified.id, source: verified.source, groups: verified.groups };
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
+
+      // Before the policy, so before any mint and before any cached token is served. The two lookups are
+      // independent: one round trip, not two, when neither is cached. The revocation verdict is read first.
+      const live = deps.liveGroups?.resolve(verified);
+      // Settled below, or dropped when the caller is revoked or the check fails: never an unhandled rejection.
+      live?.catch(() => undefined);
+      const verdict = await deps.revocation?.check(verified);
+      const revoked = (detail: string) =>
+        finish(problemResponse('revoked', detail, cors, { requestId }), 'denied', { code: 'revoked' });
+      if (verdict?.outcome === 'revoked')
+        return revoked('access for this identity was revoked; credentials issued before the revocation are refused');
+      if (verdict?.outcome === 'failed-open') audit = { ...audit, revocationCheck: 'failed-open' };
+      const principal = live ? await live : verified;
+      if (!principal) return revoked('this user no longer exists in the user pool');
+      if (principal !== verified) audit = { ...audit, groups: principal.groups };
 
       const decision = policy.decide(principal, request);
       if (decision.outcome === 'denied')
@@ -150,7 +171,9 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         }
       };
       // Same verified identity (source + id; all anonymous callers are one identity) + same scope + same ttl.
-      const key = `${principal.source}\u0000${principal.id ?? ''}\u0000${decision.ttlSeconds}\u0000${hash}`;
+      // A revocation's notBefore is part of the key: a token minted before a revocation is never served after it.
+      const notBefore = verdict?.outcome === 'allowed' ? (verdict.record?.notBefore ?? '') : '';
+      const key = `${principal.source}\u0000${principal.id ?? ''}\u0000${decision.ttlSeconds}\u0000${hash}\u0000${notBefore}`;
       const { token, source }: { token: MintedToken; source: TokenSource } = cache
         ? await cache.getOrMint(key, decision.ttlSeconds, mint)
         : { token: await mint(), source: 'minted' };
@@ -182,11 +205,13 @@ export function createVendHandler(deps: VendDeps): VendHandler {
             ? err.message
             : err instanceof SecretUnavailableError
               ? err.reason
-              : err instanceof TvmError
-                ? undefined
-                : err instanceof Error
-                  ? err.name
-                  : typeof err,
+              : err instanceof TvmError && DEPENDENCY_CODES.has(err.code)
+                ? causeOf(err)
+                : err instanceof TvmError
+                  ? undefined
+                  : err instanceof Error
+                    ? err.name
+                    : typeof err,
       });
     }
   };
@@ -197,5 +222,10 @@ const withAllow = (r: APIGatewayProxyResult): APIGatewayProxyResult => ({
   ...r,
   headers: { ...r.headers, Allow: 'GET, OPTIONS' },
 });
+
+/** 503s from the revocation table or Cognito: the operator's log gets the AWS error (type and AWS's message). */
+const DEPENDENCY_CODES = new Set(['revocation-check-failed', 'groups-check-failed']);
+const causeOf = (err: Error): string =>
+  err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}`.slice(0, 500) : err.name;
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

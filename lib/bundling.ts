@@ -32,9 +32,10 @@ export const BUNDLE_OPTIONS = {
   mainFields: ['module', 'main'],
   // Only metadata that has no runtime use; dropping it keeps the bundle small.
   legalComments: 'none',
-  // grpc-js requires @grpc/proto-loader (with protobufjs and long, ~125 kB) only to serve its channelz / ORCA
-  // services, which are server-side features a client never reaches. Left out, it costs neither bytes nor
-  // parse time; if the path were ever taken it would fail loudly ("Cannot find module"), not silently.
+  // Neither function bundles grpc-js any more (the vending function speaks gRPC over node:http2); the benchmark's
+  // reference handler (full Momento SDK) still does, with these same options. grpc-js requires
+  // @grpc/proto-loader (with protobufjs and long, ~125 kB) only for its server-side channelz / ORCA services;
+  // left out, a client never misses it, and the path would fail loudly ("Cannot find module") if ever taken.
   external: ['@grpc/proto-loader'],
   logLevel: 'error',
 } as const;

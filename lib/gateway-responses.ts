@@ -40,6 +40,15 @@ export const PROBLEM_GATEWAY_RESPONSES: readonly ProblemGatewayResponse[] = [
   // API Gateway says 403 "Missing Authentication Token" for any route it does not have.
   fromTable('RouteNotFound', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'not-found'),
   fromTable('IntegrationTimeout', apigw.ResponseType.INTEGRATION_TIMEOUT, 'timeout'),
+  // A Lambda authorizer that throws anything but "Unauthorized" (authorizers/: the API-key table could not be read
+  // right now) gets a 500 from API Gateway; which of the two types it is, AWS does not document (docs/decisions.md,
+  // "Transient authorizer failures"), so both answer 503 + Retry-After instead of a bare 500.
+  fromTable('AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE, 'authorizer-unavailable'),
+  fromTable(
+    'AuthorizerConfigurationError',
+    apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    'authorizer-unavailable',
+  ),
   fromTable('Default4xx', apigw.ResponseType.DEFAULT_4XX, 'rejected'),
   fromTable('Default5xx', apigw.ResponseType.DEFAULT_5XX, 'gateway-error'),
 ];

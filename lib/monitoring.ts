@@ -38,6 +38,8 @@ export interface TvmMonitoringProps {
   readonly alarmEmail?: string;
   /** Topic the alarms notify. @default - a new topic encrypted with a new customer managed KMS key */
   readonly alarmTopic?: sns.ITopic;
+  /** The function checks a revocation table: alarm when it cannot. @default false */
+  readonly revocation?: boolean;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -179,6 +181,16 @@ export class TvmMonitoring extends Construct {
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
     });
+    if (props.revocation) {
+      alarm('RevocationCheckAlarm', {
+        alarmDescription:
+          'The revocation table could not be read: requests were refused with 503 revocation-check-failed (or, with revocation.failOpen, let through unchecked).',
+        metric: emf('RevocationCheckFailed', cw.Stats.SUM),
+        threshold: 1,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    }
     this.alarms = alarms;
 
     // SEARCH finds every `kind` without hard-coding the list of Momento failure kinds here.
@@ -225,7 +237,7 @@ export class TvmMonitoring extends Construct {
     this.dashboard.addWidgets(
       new cw.GraphWidget({
         title: 'Tokens',
-        left: ['TokensIssued', 'TokensReused', 'Denied', 'Throttled'].map((m) =>
+        left: ['TokensIssued', 'TokensReused', 'Denied', 'Throttled', 'Revoked'].map((m) =>
           emf(m, cw.Stats.SUM).with({ label: m }),
         ),
         width: 8,

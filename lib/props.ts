@@ -6,6 +6,7 @@ import type {
   RemovalPolicy,
   aws_apigateway as apigw,
   aws_cognito as cognito,
+  aws_kms as kms,
   aws_logs as logs,
   aws_sns as sns,
 } from 'aws-cdk-lib';
@@ -82,6 +83,8 @@ export interface TokenVendingMachineProps {
   readonly vendingReservedConcurrency?: number;
   /** Reserved concurrency of the authorizer function (authorizer mode). @default - unreserved */
   readonly authorizerReservedConcurrency?: number;
+  /** Customer managed key for the revocation table. @default - the AWS managed key for DynamoDB */
+  readonly revocationTableKey?: kms.IKey;
   /** E-mail address subscribed to the alarm topic. @default - no subscription */
   readonly alarmEmail?: string;
   /** Topic for the alarms. @default - a new topic encrypted with a new customer managed KMS key */

@@ -13,6 +13,7 @@ import {
   aws_apigateway as apigw,
   aws_cloudwatch as cw,
   aws_cognito as cognito,
+  aws_dynamodb as dynamodb,
   aws_iam as iam,
   aws_kms as kms,
   aws_lambda as lambda,
@@ -29,6 +30,7 @@ import { createUserPool, importUserPool, tokenAuthorizer, userPoolAuthorizer } f
 import { createTvmFunction } from './functions';
 import { TvmMonitoring } from './monitoring';
 import { propProblems, type TokenVendingMachineProps } from './props';
+import { addRevocation } from './revocation';
 import { allowGetSecretValue, bindSecret, type SecretBinding } from './secrets';
 import { TvmWebAcl } from './web-acl';
 
@@ -104,6 +106,8 @@ export class TokenVendingMachine extends Construct {
   readonly apiGatewayAccountRole?: ApiGatewayAccountRole;
   /** The custom domain (with the `domain` prop). */
   readonly domainName?: apigw.DomainName;
+  /** The revocation table (`revocation.enabled` of the policy, cognito and authorizer modes). */
+  readonly revocationTable?: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: TokenVendingMachineProps) {
     super(scope, id);
@@ -238,6 +242,14 @@ export class TokenVendingMachine extends Construct {
       this.webAcl = this.waf.webAcl;
     }
 
+    // ── Revocation (lib/revocation.ts) ─────────────────────────────────────────────────────────────────
+    this.revocationTable = addRevocation(this, {
+      config: policy,
+      vendingFunction: vending.fn,
+      userPool: this.userPool,
+      encryptionKey: props.revocationTableKey,
+    })?.table;
+
     // ── Alarms and dashboard ───────────────────────────────────────────────────────────────────────────
     this.monitoring = new TvmMonitoring(this, 'Monitoring', {
       api: this.api,
@@ -249,6 +261,7 @@ export class TokenVendingMachine extends Construct {
       dashboardName: `${this.serviceName.replace(/[^A-Za-z0-9_-]/g, '-')}-${stack.region}`,
       alarmEmail: props.alarmEmail,
       alarmTopic: props.alarmTopic,
+      revocation: this.revocationTable !== undefined,
     });
     this.alarmTopic = this.monitoring.alarmTopic;
     this.alarmTopicKey = this.monitoring.alarmTopicKey;

@@ -64,6 +64,12 @@ export class TvmStack extends Stack {
       out('UserPoolClientIds', tvm.userPoolClientIds.join(','), 'App client ids the TVM is configured for');
     if (tvm.apiKeysSecret)
       out('ApiKeysSecretArn', tvm.apiKeysSecret.secretArn, 'Secret holding the hashed API keys for the authorizer');
+    if (tvm.revocationTable)
+      out(
+        'RevocationTableName',
+        tvm.revocationTable.tableName,
+        'Revocation table: TVM_REVOCATION_TABLE for npm run revoke / npm run users -- revoke',
+      );
     out('AlarmTopicArn', tvm.alarmTopic.topicArn, 'SNS topic the alarms notify');
     out(
       'DashboardUrl',

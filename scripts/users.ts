@@ -14,13 +14,17 @@ import {
   AdminDisableUserCommand,
   AdminEnableUserCommand,
   AdminListGroupsForUserCommand,
+  AdminGetUserCommand,
   AdminRemoveUserFromGroupCommand,
+  AdminUserGlobalSignOutCommand,
   CognitoIdentityProviderClient,
   GetGroupCommand,
   ListUsersCommand,
   ListUsersInGroupCommand,
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { effectLines, loadSettings, putRevocation, type RevocationSettings } from './revoke';
 
 /** The usage text. */
 export const USAGE = `Usage: npm run users -- <command> [--user-pool-id <id>]
@@ -34,6 +38,10 @@ export const USAGE = `Usage: npm run users -- <command> [--user-pool-id <id>]
   disable <username>                                      block sign-in (user and groups are kept)
   enable <username>                                       allow sign-in again
   remove <username> --yes                                 delete the user permanently
+  revoke <username> [--table <name>] [--config <file>]    now: sign out everywhere (no new ID tokens without the
+                                                          password); within seconds: the TVM refuses their
+                                                          current ID tokens (npm run revoke; table from
+                                                          TVM_REVOCATION_TABLE, the stack output RevocationTableName)
 
 The user pool: --user-pool-id, or TVM_USER_POOL_ID (the stack output UserPoolId).`;
 
@@ -55,6 +63,7 @@ export type UsersCommand =
   | { readonly name: 'list'; readonly group?: string; readonly json: boolean }
   | { readonly name: 'groups' | 'disable' | 'enable' | 'remove'; readonly username: string }
   | { readonly name: 'add-to-group' | 'remove-from-group'; readonly username: string; readonly group: string }
+  | { readonly name: 'revoke'; readonly username: string; readonly table: string; readonly configPath?: string }
   | { readonly name: 'help' };
 
 /** A command line that cannot be run: exit code 2, with usage. */
@@ -89,6 +98,8 @@ export function parseCommand(
         group: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         yes: { type: 'boolean' },
+        table: { type: 'string' },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -102,7 +113,7 @@ export function parseCommand(
     if (args.length !== count) throw new UsageError(`${name} needs ${shape}`);
     return args;
   };
-  const onlyFor = (flag: 'email' | 'group' | 'json' | 'yes', commands: readonly string[]) => {
+  const onlyFor = (flag: 'email' | 'group' | 'json' | 'yes' | 'table' | 'config', commands: readonly string[]) => {
     if (values[flag] !== undefined && !commands.includes(name ?? ''))
       throw new UsageError(`--${flag} does not apply to ${name}`);
   };
@@ -110,6 +121,8 @@ export function parseCommand(
   onlyFor('group', ['add', 'list']);
   onlyFor('json', ['list']);
   onlyFor('yes', ['remove']);
+  onlyFor('table', ['revoke']);
+  onlyFor('config', ['revoke']);
 
   let command: UsersCommand;
   switch (name) {
@@ -138,6 +151,15 @@ export function parseCommand(
       if (!values.yes)
         throw new UsageError('remove deletes the user permanently; add --yes to confirm (or use disable)');
       break;
+    case 'revoke': {
+      const table = values.table ?? env.TVM_REVOCATION_TABLE;
+      if (!table)
+        throw new UsageError(
+          'revoke needs the revocation table: pass --table or set TVM_REVOCATION_TABLE (the stack output RevocationTableName)',
+        );
+      command = { name, username: want(1, '<username>')[0]!, table, configPath: values.config };
+      break;
+    }
     case 'add-to-group':
     case 'remove-from-group': {
       const [username, group] = want(2, '<username> <group>') as [string, string];
@@ -216,6 +238,13 @@ export async function run(
   client: CognitoIdentityProviderClient | ((region: string) => CognitoIdentityProviderClient),
   io: UsersIo = processIo,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  revokeDeps: {
+    /** The revocation table's client (`revoke`). @default a DynamoDBClient in the pool's region */
+    dynamo?: DynamoDBClient;
+    /** @default read from the config file */
+    settings?: RevocationSettings;
+    nowSeconds?: () => number;
+  } = {},
 ): Promise<number> {
   let parsed;
   try {
@@ -333,11 +362,63 @@ export async function run(
         await cognito.send(new AdminDeleteUserCommand({ UserPoolId, Username: command.username }));
         io.out(`Deleted "${command.username}".`);
         return 0;
+      case 'revoke':
+        return await revokeUser(command, cognito, UserPoolId, io, revokeDeps);
     }
   } catch (err) {
     io.err(`error: ${explain(err, ctx)}`);
     return 1;
   }
+}
+
+/**
+ * `revoke <username>`: a revocation record for the user's principal (`cognito:<tokenIdClaim value>`, what the
+ * TVM checks), then AdminUserGlobalSignOut (refresh tokens revoked: no new ID tokens without signing in again).
+ * The record comes first: it is what stops the TVM; a failed sign-out is reported, not hidden.
+ */
+async function revokeUser(
+  command: Extract<UsersCommand, { name: 'revoke' }>,
+  cognito: CognitoIdentityProviderClient,
+  UserPoolId: string,
+  io: UsersIo,
+  deps: { dynamo?: DynamoDBClient; settings?: RevocationSettings; nowSeconds?: () => number },
+): Promise<number> {
+  const settings = deps.settings ?? (await loadSettings(command.configPath));
+  if (settings.mode !== 'cognito') {
+    io.err(`error: the config is in ${settings.mode} mode; users revoke is for Cognito (use npm run revoke)`);
+    return 1;
+  }
+  const user = await cognito.send(new AdminGetUserCommand({ UserPoolId, Username: command.username }));
+  const claim = settings.tokenIdClaim ?? 'sub';
+  const id = claim === 'cognito:username' ? user.Username : user.UserAttributes?.find((a) => a.Name === claim)?.Value;
+  if (!id) {
+    io.err(
+      `error: user "${command.username}" has no "${claim}" attribute (auth.tokenIdClaim), so no principal to revoke`,
+    );
+    return 1;
+  }
+  const principal = `cognito:${id}`;
+  const now = Math.floor((deps.nowSeconds ?? (() => Date.now() / 1000))());
+  const ddb = deps.dynamo ?? new DynamoDBClient({ region: regionOfPool(UserPoolId) });
+  let result;
+  try {
+    result = await putRevocation(ddb, command.table, principal, now, settings, `users revoke ${command.username}`);
+  } catch (err) {
+    // Not explain(): its ResourceNotFoundException is about the pool, this one about the table.
+    const name = (err as { name?: string }).name ?? 'Error';
+    io.err(
+      `error: could not write the revocation table ${command.table} (${name}: ${err instanceof Error ? err.message : String(err)}); nothing was changed`,
+    );
+    return 1;
+  }
+  const { written, expiresAt } = result;
+  if (written) for (const line of effectLines(principal, now, expiresAt, settings)) io.out(line);
+  else io.out(`${principal} already has a later revocation; kept it.`);
+  await cognito.send(new AdminUserGlobalSignOutCommand({ UserPoolId, Username: command.username }));
+  io.out(
+    `- Now: "${command.username}" is signed out everywhere (refresh tokens revoked): no new ID tokens without signing in again with the password. To block that too: npm run users -- disable ${command.username}`,
+  );
+  return 0;
 }
 
 if (require.main === module) {

@@ -30,6 +30,9 @@ const BASE64URL_PART = /^[A-Za-z0-9_-]+={0,2}$/;
 // A host name: the token service is reached at token.<endpoint>:443, so no scheme, port or path.
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
+/** Whether `s` is a plain host name (what `momento.endpoint` and a v1 key's endpoint must be). */
+export const isHostName = (s: string): boolean => HOST.test(s);
+
 const invalid = (why: string): MisconfiguredError =>
   new MisconfiguredError('momento-key-invalid', `The Momento API key in the secret is not usable: ${why}`);
 

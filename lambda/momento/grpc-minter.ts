@@ -1,31 +1,30 @@
 /**
  * The real minting path: one unary gRPC call, `/token.Token/GenerateDisposableToken` on `token.<endpoint>:443`
- * over TLS, with `@grpc/grpc-js` and the official generated token types. Replaces the SDK's AuthClient, which
- * has a fixed 60 s deadline, no retry, no reconnect and no `close()` (docs/decisions.md, "Own deadline, one retry,
- * fresh connection"), and whose scope conversion fails open when topics and key restrictions mix.
+ * over TLS, with our own `node:http2` gRPC transport (./grpc-transport.ts) and protobuf messages generated from
+ * Momento's .proto files (./wire.ts). Replaces the SDK's AuthClient, which has a fixed 60 s deadline, no retry,
+ * no reconnect and no `close()`, and whose scope conversion fails open when topics and key restrictions mix.
  *
  * Connection policy, for Lambda's freeze/thaw:
- * - one client, created on first use and reused by warm invocations;
- * - our own deadline per call (`deadlineMs`), so a black-holed connection costs one deadline, not 60 s;
- * - UNAVAILABLE (reset / refused / TLS failure) → one retry on a fresh channel;
- * - DEADLINE_EXCEEDED → the client is closed and the next call opens a fresh connection;
- * - a client idle longer than `maxIdleMs` (the container was probably frozen; AWS NLBs drop idle flows after
- *   350 s) or in TRANSIENT_FAILURE is replaced before use, as the SDK's `IdleGrpcClientWrapper` does;
+ * - one HTTP/2 connection, opened on first use and reused by warm invocations;
+ * - our own deadline per call (`deadlineMs`, connecting included), so a black-holed connection costs one
+ *   deadline, not 60 s;
+ * - UNAVAILABLE (reset / refused / TLS failure / GOAWAY) → one retry on a fresh connection;
+ * - DEADLINE_EXCEEDED → the connection is closed and the next call opens a fresh one;
+ * - a connection idle longer than `maxIdleMs` (the container was probably frozen; AWS NLBs drop idle flows after
+ *   350 s), or one that failed or received GOAWAY, is replaced before use, as the SDK's `IdleGrpcClientWrapper`
+ *   does;
  * - no keepalive pings: a Lambda frozen between a ping and its ack would see a false keepalive timeout and kill a
  *   healthy connection on thaw (the SDK disables them for Lambda for the same reason); the idle rule and the
- *   deadline cover dead connections instead;
- * - `grpc.use_local_subchannel_pool`: each client owns its subchannel instead of sharing grpc-js's
- *   process-wide pool, so closing a client always tears its connection down and a fresh client dials anew.
+ *   deadline cover dead connections instead.
  *
- * Cold start: grpc-js and the generated types (≈45 ms of `require` unbundled) load on first use or on
- * `warmUp()`, not when this module is imported, so a handler can answer preflight / 4xx without them.
+ * Cold start: everything here is small (node:http2 + @bufbuild/protobuf, ≈80 KB bundled) and loads with the
+ * module; the first mint pays for reading the key and the TLS handshake only.
  */
-import type * as GrpcJs from '@grpc/grpc-js';
-import type { token as TokenTypes } from '@gomomento/generated-types/dist/token';
-import type { permission_messages as PermissionTypes } from '@gomomento/generated-types/dist/permissionmessages';
 import { MomentoError, type MomentoFailure } from '../errors';
-import type { Grant, KeySource, MintedToken, MintRequest, Minter } from '../types';
-import { encodeDisposableToken, parseApiKey, type ParsedApiKey } from './api-key';
+import type { KeySource, MintedToken, MintRequest, Minter } from '../types';
+import { encodeDisposableToken, isHostName, parseApiKey, type ParsedApiKey } from './api-key';
+import { GrpcStatusError, openGrpcConnection, Status, type GrpcConnection } from './grpc-transport';
+import { decodeTokenReply, encodeTokenRequest, toPermissions, type TokenReply } from './wire';
 
 /** Sent once per connection like the SDK's `agent` header, so Momento can tell TVM traffic apart. */
 export const AGENT = 'nodejs:tvm:0.1.0';
@@ -62,50 +61,28 @@ export interface GrpcMinterOptions {
 /** A {@link Minter} that owns a gRPC connection. */
 export interface GrpcMinter extends Minter {
   /**
-   * Loads grpc-js, reads the key and opens the connection ahead of the first request (e.g. kicked off during
-   * Lambda init). Best effort: never rejects; a failure shows up again on the first `mint()`.
+   * Reads the key and opens the connection ahead of the first request (e.g. kicked off during Lambda init).
+   * Best effort: never rejects; a failure shows up again on the first `mint()`.
    */
   warmUp(): Promise<void>;
   /** Closes the connection; a later `mint()` opens a new one. */
   close(): void;
 }
 
-type TokenClient = TokenTypes.TokenClient;
-type TokenReply = TokenTypes._GenerateDisposableTokenResponse;
-
-interface Runtime {
-  readonly grpc: typeof GrpcJs;
-  readonly token: typeof TokenTypes;
-  readonly toPermissions: (grants: readonly Grant[]) => PermissionTypes.Permissions;
-}
+/** The gRPC method that mints. */
+export const GENERATE_DISPOSABLE_TOKEN = '/token.Token/GenerateDisposableToken';
+/** `user-agent` of our transport (grpc-js sends `grpc-node-js/<version>`; Momento reads `agent`). */
+export const USER_AGENT = 'momento-tvm/0.1.0 (node:http2)';
 
 interface Connection {
-  readonly client: TokenClient;
+  readonly grpc: GrpcConnection;
   readonly target: string;
   lastUsed: number;
   agentSent: boolean;
 }
 
-let runtime: Runtime | undefined;
-
-/**
- * Loads the heavy modules on first use, once per container. A `require` inside a function stays lazy in an
- * esbuild CommonJS bundle (the module body runs on first call); `import()` would need ESM resolution here.
- */
-function loadRuntime(): Runtime {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  runtime ??= {
-    grpc: require('@grpc/grpc-js') as typeof GrpcJs,
-    token: (require('@gomomento/generated-types/dist/token') as { token: typeof TokenTypes }).token,
-    toPermissions: (require('./wire') as typeof import('./wire')).toPermissions,
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return runtime;
-}
-
-// gRPC status codes (stable across implementations; spelled out so mapping needs no grpc-js at import time).
+// gRPC status codes (github.com/grpc/grpc/blob/master/doc/statuscodes.md).
 const OK = 0;
-const CANCELLED = 1;
 const DEADLINE_EXCEEDED = 4;
 const NOT_FOUND = 5;
 const PERMISSION_DENIED = 7;
@@ -128,13 +105,8 @@ const FAILURE_BY_CODE: Readonly<Record<number, MomentoFailure>> = {
   [NOT_FOUND]: 'rejected',
 };
 
-interface GrpcError {
-  readonly code?: number;
-  readonly details?: string;
-}
-
 /** Maps a gRPC failure; the cause keeps code and details for logs, with the key redacted, and drops metadata. */
-function toMomentoError(err: GrpcError, secret: string): MomentoError {
+function toMomentoError(err: GrpcStatusError, secret: string): MomentoError {
   const code = typeof err.code === 'number' ? err.code : undefined;
   const failure = (code !== undefined && FAILURE_BY_CODE[code]) || 'internal';
   let details = typeof err.details === 'string' ? err.details : '';
@@ -170,6 +142,8 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
   };
 
   let conn: Connection | undefined;
+  const configured = options.endpoint?.trim();
+  const preconnectTarget = configured && isHostName(configured) ? `token.${configured}` : undefined;
   let parsedFor: { key: string; parsed: ParsedApiKey } | undefined;
 
   const parse = (key: string): ParsedApiKey => {
@@ -188,25 +162,19 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
 
   function drop(c: Connection, reason: string, grpcCode?: number): void {
     if (conn === c) conn = undefined;
-    c.client.close();
+    c.grpc.close();
     emit({ type: 'reconnect', reason, grpcCode });
   }
 
-  function connection(rt: Runtime, target: string): Connection {
+  function connection(target: string): Connection {
     if (conn) {
       const idle = Date.now() - conn.lastUsed;
-      const state = conn.client.getChannel().getConnectivityState(false);
       if (conn.target !== target) drop(conn, 'endpoint changed');
       else if (idle > maxIdleMs) drop(conn, `idle ${idle} ms`);
-      else if (state === rt.grpc.connectivityState.TRANSIENT_FAILURE || state === rt.grpc.connectivityState.SHUTDOWN)
-        drop(conn, `channel ${rt.grpc.connectivityState[state]}`);
+      else if (!conn.grpc.usable) drop(conn, 'connection closed or GOAWAY');
     }
     conn ??= {
-      client: new rt.token.TokenClient(target, rt.grpc.credentials.createSsl(), {
-        'grpc.use_local_subchannel_pool': 1,
-        // No service-config lookups: nothing to learn from them, and our retry policy is the only one.
-        'grpc.service_config_disable_resolution': 1,
-      }),
+      grpc: openGrpcConnection({ host: target, userAgent: USER_AGENT }),
       target,
       lastUsed: Date.now(),
       agentSent: false,
@@ -214,43 +182,37 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
     return conn;
   }
 
-  function call(rt: Runtime, c: Connection, request: TokenTypes._GenerateDisposableTokenRequest): Promise<TokenReply> {
-    const metadata = new rt.grpc.Metadata();
+  async function call(c: Connection, message: Uint8Array): Promise<TokenReply> {
+    let metadata: Record<string, string> | undefined;
     if (!c.agentSent) {
+      // Once per connection, as the SDK does.
       c.agentSent = true;
-      metadata.set('agent', AGENT);
-      metadata.set('runtime-version', `nodejs:${process.versions.node}`);
+      metadata = { agent: AGENT, 'runtime-version': `nodejs:${process.versions.node}` };
     }
-    return new Promise((resolve, reject) => {
-      c.client.GenerateDisposableToken(request, metadata, { deadline: Date.now() + deadlineMs }, (err, reply) => {
-        if (err) reject(err);
-        else if (!reply) reject(Object.assign(new Error('empty reply'), { code: CANCELLED }));
-        else resolve(reply);
-      });
-    });
+    const bytes = await c.grpc.unary({ path: GENERATE_DISPOSABLE_TOKEN, message, metadata, deadlineMs });
+    try {
+      return decodeTokenReply(bytes);
+    } catch (e) {
+      throw new GrpcStatusError(Status.INTERNAL, `malformed reply: ${(e as Error).message}`);
+    }
   }
 
-  async function mintWithKey(
-    rt: Runtime,
-    key: string,
-    permissions: PermissionTypes.Permissions,
-    req: MintRequest,
-  ): Promise<MintedToken> {
+  async function mintWithKey(key: string, permissions: Uint8Array, req: MintRequest): Promise<MintedToken> {
     const { authToken, endpoint } = parse(key);
-    const target = `token.${endpoint}:443`;
-    const request = new rt.token._GenerateDisposableTokenRequest({
-      expires: new rt.token._GenerateDisposableTokenRequest.Expires({ valid_for_seconds: req.ttlSeconds }),
-      auth_token: authToken,
+    const target = `token.${endpoint}`;
+    const message = encodeTokenRequest({
+      authToken,
       permissions,
-      ...(req.tokenId ? { token_id: req.tokenId } : {}),
+      validForSeconds: req.ttlSeconds,
+      tokenId: req.tokenId,
     });
     for (let attempt = 1; ; attempt++) {
-      const c = connection(rt, target);
+      const c = connection(target);
       let reply: TokenReply;
       try {
-        reply = await call(rt, c, request);
+        reply = await call(c, message);
       } catch (e) {
-        const err = e as GrpcError;
+        const err = e instanceof GrpcStatusError ? e : new GrpcStatusError(Status.INTERNAL, String(e));
         if (err.code === UNAVAILABLE) {
           drop(c, 'UNAVAILABLE', UNAVAILABLE);
           if (attempt === 1) {
@@ -264,15 +226,15 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
         throw toMomentoError(err, authToken);
       }
       c.lastUsed = Date.now();
-      if (!reply.api_key || !reply.endpoint || !(reply.valid_until > 0)) {
+      if (!reply.apiKey || !reply.endpoint || !(reply.validUntil > 0)) {
         throw new MomentoError('internal', OK, {
           cause: new Error('Momento replied without api_key, endpoint or valid_until'),
         });
       }
       return {
-        authToken: encodeDisposableToken(reply.endpoint, reply.api_key),
+        authToken: encodeDisposableToken(reply.endpoint, reply.apiKey),
         endpoint: reply.endpoint,
-        expiresAt: reply.valid_until,
+        expiresAt: reply.validUntil,
       };
     }
   }
@@ -282,11 +244,13 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
       if (!Number.isInteger(req.ttlSeconds) || req.ttlSeconds < 1) {
         throw new Error(`ttlSeconds must be a positive whole number, got ${req.ttlSeconds}`);
       }
-      const rt = loadRuntime();
-      const permissions = rt.toPermissions(req.grants);
+      const permissions = toPermissions(req.grants);
+      // With a v2 key the endpoint is in the config, not in the key: start the TLS connection while the key is
+      // read (on a cold start both are round trips). A v1 key naming another endpoint replaces it.
+      if (!conn && preconnectTarget) connection(preconnectTarget);
       const key = await keySource.getKey();
       try {
-        return await mintWithKey(rt, key, permissions, req);
+        return await mintWithKey(key, permissions, req);
       } catch (err) {
         if (!(err instanceof MomentoError) || err.failure !== 'auth') throw err;
         // Momento refused our key: maybe it was rotated since we cached it. Re-read once.
@@ -298,16 +262,14 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
           reason: 'Momento rejected the cached key; the secret holds a new one',
           grpcCode: err.grpcCode,
         });
-        return await mintWithKey(rt, fresh, permissions, req);
+        return await mintWithKey(fresh, permissions, req);
       }
     },
 
     async warmUp(): Promise<void> {
       try {
-        const rt = loadRuntime();
         const { endpoint } = parse(await keySource.getKey());
-        const c = connection(rt, `token.${endpoint}:443`);
-        await new Promise<void>((resolve) => c.client.waitForReady(Date.now() + deadlineMs, () => resolve()));
+        await connection(`token.${endpoint}`).grpc.ready(deadlineMs);
       } catch {
         // Best effort by contract: configuration errors resurface, with their status, on the first mint().
       }
@@ -315,7 +277,7 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
 
     close(): void {
       if (conn) {
-        conn.client.close();
+        conn.grpc.close();
         conn = undefined;
       }
     },

@@ -103,6 +103,39 @@ describe('Construct: TokenVendingMachine — gateway responses', () => {
     );
   });
 
+  it.each(['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'])(
+    '%s (the authorizer threw anything but "Unauthorized") answers 503 authorizer-unavailable with Retry-After and CORS',
+    (type) => {
+      // Prepare: the mode whose TOKEN authorizer reads an API-key table from Secrets Manager.
+      const s = synth(MODES.authorizerApiKeys);
+      s.template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+      s.template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'TOKEN' });
+      // Act
+      const r = gatewayResponses(s).get(type);
+      // Assess
+      expect(r?.StatusCode).toBe('503');
+      expect(r?.ResponseParameters).toEqual({
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'",
+        'gatewayresponse.header.Access-Control-Expose-Headers': "'Retry-After'",
+        'gatewayresponse.header.Vary': "'Origin'",
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        'gatewayresponse.header.Cache-Control': "'no-store'",
+        'gatewayresponse.header.Retry-After': "'1'",
+      });
+      const body = JSON.parse(
+        (r?.ResponseTemplates['application/json'] ?? '').replace('$context.requestId', 'req-1'),
+      ) as Record<string, unknown>;
+      expect(body).toEqual({
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        code: 'authorizer-unavailable',
+        detail: 'the credentials could not be checked right now; retry shortly',
+        requestId: 'req-1',
+      });
+    },
+  );
+
   it('keeps API Gateway’s status for the DEFAULT_4XX / DEFAULT_5XX families, with CORS and a problem body', () => {
     const responses = gatewayResponses(synth(MODES.cognito));
     for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {

@@ -1,7 +1,8 @@
 /**
- * The production minting path (grpc-js, TLS, `token.momento.test:443`, a v2 key) against the fake Momento token
- * service, through a CONNECT proxy, exactly as it runs in Lambda. Assertions are on what the fake received.
- * setup-env.ts has pointed grpc-js at the test CA before anything loaded it.
+ * The production minting path (our node:http2 gRPC transport, TLS, `token.momento.test:443`, a v2 key) against the
+ * fake Momento token service (a grpc-js server), through a CONNECT proxy, exactly as it runs in Lambda. Assertions
+ * are on what the fake received. setup-env.ts points GRPC_DEFAULT_SSL_ROOTS_FILE_PATH at the test CA, which the
+ * transport reads as grpc-js does.
  */
 import {
   AllCaches,
@@ -26,6 +27,7 @@ import {
 import { MisconfiguredError, MomentoError } from '../../lambda/errors';
 import {
   AGENT,
+  USER_AGENT,
   createGrpcMinter,
   staticKeySource,
   type GrpcMinter,
@@ -202,7 +204,12 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
         authToken: KEY,
       });
       expect(call.permissions).toEqual({ explicit: { permissions: statements } });
-      expect(call.metadata).toMatchObject({ agent: AGENT, 'runtime-version': `nodejs:${process.versions.node}` });
+      // Exactly the metadata the grpc-js minter sent, apart from the transport's own user-agent.
+      expect(call.metadata).toEqual({
+        agent: AGENT,
+        'runtime-version': `nodejs:${process.versions.node}`,
+        'user-agent': USER_AGENT,
+      });
       // The answer, read back the way the Web SDK reads it.
       const reply = call.reply!;
       expect(token).toEqual({ authToken: expect.any(String), endpoint: FAKE_ENDPOINT, expiresAt: reply.validUntil });
@@ -538,6 +545,29 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
       // Assess
       expect(afterWarmUp).toBe(before + 1);
       expect(local.proxy.connections).toBe(afterWarmUp);
+      expect(local.fake.received).toHaveLength(1);
+    });
+
+    it('opens the connection while the key is still being read (v2 key: the endpoint is in the config)', async () => {
+      // Prepare: a key source that answers only when the test says so.
+      let release: (key: string) => void = () => undefined;
+      const slowKeys: KeySource = {
+        getKey: () => new Promise<string>((resolve) => (release = resolve)),
+        invalidate: () => undefined,
+      };
+      const m = minter({ keySource: slowKeys });
+      const before = local.proxy.connections;
+
+      // Act
+      const minting = m.mint(READ_APP);
+      await new Promise((r) => setTimeout(r, 100));
+      const whileReading = local.proxy.connections;
+      release(KEY);
+      await minting;
+
+      // Assess: connected before the key came, and that connection served the call.
+      expect(whileReading).toBe(before + 1);
+      expect(local.proxy.connections).toBe(before + 1);
       expect(local.fake.received).toHaveLength(1);
     });
 

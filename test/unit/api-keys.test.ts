@@ -10,7 +10,7 @@ import {
   splitApiKey,
   verifyApiKey,
 } from '../../authorizers/api-keys';
-import { AuthorizationDenied, type DenyReason } from '../../authorizers/identity';
+import { AuthorizationDenied, AuthorizerUnavailable, type DenyReason } from '../../authorizers/identity';
 import { readSecretString } from '../../common/secret-reader';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
 
@@ -266,20 +266,25 @@ describe("Function: createApiKeyStore over readSecretString (the authorizer's wi
     expect(stub.refused).toEqual([]);
   });
 
-  it.each<[string, Parameters<SecretsManagerStub['set']>[1], RegExp]>([
-    ['missing', 'not-found', /^secret-missing: .*does not exist/],
-    ['throttled', 'throttled', /^secret-unavailable: .*throttled/],
-    ['access denied', 'access-denied', /^secret-unreadable: .*GetSecretValue/],
-    ['binary', 'binary', /^secret-empty: /],
-  ])('fails closed with api-keys-unavailable naming the read failure (%s)', async (_what, behavior, detail) => {
-    stub.set(SECRET_ID, behavior);
-    const err = await store()
-      .table()
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(AuthorizationDenied);
-    expect(err).toMatchObject({ reason: 'api-keys-unavailable' });
-    expect((err as AuthorizationDenied).detail).toMatch(detail);
-  });
+  it.each<[string, Parameters<SecretsManagerStub['set']>[1], RegExp, boolean]>([
+    ['missing', 'not-found', /^secret-missing: .*does not exist/, false],
+    ['throttled', 'throttled', /^secret-unavailable: .*throttled/, true],
+    ['a 5xx', 'server-error', /^secret-unavailable: /, true],
+    ['access denied', 'access-denied', /^secret-unreadable: .*GetSecretValue/, false],
+    ['binary', 'binary', /^secret-empty: /, false],
+  ])(
+    'fails closed with api-keys-unavailable naming the read failure (%s); only a passing one is AuthorizerUnavailable',
+    async (_what, behavior, detail, transient) => {
+      stub.set(SECRET_ID, behavior);
+      const err = await store()
+        .table()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthorizationDenied);
+      expect(err).toMatchObject({ reason: 'api-keys-unavailable' });
+      expect((err as AuthorizationDenied).detail).toMatch(detail);
+      expect(err instanceof AuthorizerUnavailable).toBe(transient);
+    },
+  );
 
   it('refuses a table that is not the documented JSON (api-keys-secret-invalid), without echoing it', async () => {
     stub.set(SECRET_ID, { value: 'S3CRET-not-json' });

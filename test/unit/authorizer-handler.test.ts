@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateApiKey } from '../../authorizers/api-keys';
+import { AUTHORIZER_UNAVAILABLE_MESSAGE } from '../../authorizers/identity';
 import type { handler as Handler } from '../../authorizers/handler';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
 import { testConfig, tokenEvent, rs256 } from './authorizer-fixtures';
@@ -140,24 +141,63 @@ describe('Function: authorizer handler (module scope)', () => {
       expect(logged.join('\n')).not.toContain(key.split('.')[1]!);
     });
 
-    it('fails closed with "Unauthorized" and an ERROR log naming secret-unavailable when Secrets Manager throttles', async () => {
-      // Prepare
-      stub.set('tvm/throttled', 'throttled');
-      const { handler } = await loadHandler({
-        config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
-        TVM_API_KEYS_SECRET_ID: 'tvm/throttled',
-        ...stub.env,
-      });
-      // Act
-      await expect(handler(tokenEvent(`ApiKey ${key}`))).rejects.toEqual(new Error('Unauthorized'));
-      // Assess
-      expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
-        expect.objectContaining({
-          level: 'ERROR',
-          reason: 'api-keys-unavailable',
-          detail: expect.stringMatching(/^secret-unavailable: .*ThrottlingException/) as unknown,
-        }),
-      ]);
-    });
+    it.each([
+      ['throttles', 'throttled', /^secret-unavailable: .*ThrottlingException/],
+      ['answers a 5xx', 'server-error', /^secret-unavailable: .*InternalServiceError/],
+      ['drops the connection', 'drop', /^secret-unavailable: /],
+    ] as const)(
+      'refuses without "Unauthorized" (→ 503 authorizer-unavailable) and logs secret-unavailable when Secrets Manager %s',
+      async (_what, behavior, detail) => {
+        // Prepare
+        const secretId = `tvm/${behavior}`;
+        stub.set(secretId, behavior);
+        const { handler } = await loadHandler({
+          config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+          TVM_API_KEYS_SECRET_ID: secretId,
+          ...stub.env,
+        });
+        // Act
+        const error = await handler(tokenEvent(`ApiKey ${key}`)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        // Assess: any message but exactly 'Unauthorized' is API Gateway's authorizer-failure family, not a 401.
+        expect(error).toEqual(new Error(AUTHORIZER_UNAVAILABLE_MESSAGE));
+        expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
+          {
+            level: 'ERROR',
+            message: 'authorizer unavailable',
+            reason: 'api-keys-unavailable',
+            detail: expect.stringMatching(detail) as unknown,
+          },
+        ]);
+        expect(logged.join('\n')).not.toContain(key.split('.')[1]!);
+      },
+    );
+
+    it.each([
+      ['the secret does not exist', 'not-found', /^secret-missing: /],
+      ['the role may not read it', 'access-denied', /^secret-unreadable: /],
+    ] as const)(
+      'still fails closed with exactly "Unauthorized" when %s (the operator must act)',
+      async (_what, behavior, detail) => {
+        const secretId = `tvm/${behavior}`;
+        stub.set(secretId, behavior);
+        const { handler } = await loadHandler({
+          config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+          TVM_API_KEYS_SECRET_ID: secretId,
+          ...stub.env,
+        });
+        await expect(handler(tokenEvent(`ApiKey ${key}`))).rejects.toEqual(new Error('Unauthorized'));
+        expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
+          expect.objectContaining({
+            level: 'ERROR',
+            message: 'authorization denied',
+            reason: 'api-keys-unavailable',
+            detail: expect.stringMatching(detail) as unknown,
+          }),
+        ]);
+      },
+    );
   });
 });

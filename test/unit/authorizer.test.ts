@@ -5,7 +5,12 @@ import type { Fetcher } from 'aws-jwt-verify/https';
 import { createAuthorizer, type AuthorizerResult } from '../../authorizers/authorizer';
 import { createJwtVerifier, jwksUriOf, type AuthorizerAuthConfig } from '../../authorizers/verify';
 import { hashApiKeySecret, parseApiKeysDocument, type ApiKeyStore } from '../../authorizers/api-keys';
-import { AuthorizationDenied, type DenyReason } from '../../authorizers/identity';
+import {
+  AUTHORIZER_UNAVAILABLE_MESSAGE,
+  AuthorizationDenied,
+  AuthorizerUnavailable,
+  type DenyReason,
+} from '../../authorizers/identity';
 import {
   ATTACKER,
   AUDIENCE,
@@ -480,6 +485,66 @@ describe('Function: authorizer (API keys)', () => {
       message: 'authorization denied',
       reason: 'api-keys-unavailable',
       detail: 'extension answered 500',
+    });
+  });
+
+  describe('the key table cannot be read right now (transient: throttling, 5xx, timeout)', () => {
+    const unavailable = (): ApiKeyStore & { table: jest.Mock } => ({
+      table: jest.fn(async () =>
+        Promise.reject(
+          new AuthorizerUnavailable(
+            'api-keys-unavailable',
+            'secret-unavailable: Secrets Manager could not be read for secret "tvm/api-keys" right now (http-status: ThrottlingException)',
+          ),
+        ),
+      ),
+    });
+
+    it.each([
+      ['a valid key', `ApiKey svc-a.${SECRET}`],
+      ['an unknown id (indistinguishable without the table)', `ApiKey svc-b.${SECRET}`],
+    ])(
+      'does not answer "Unauthorized" for %s: throws the authorizer-failure error and logs why',
+      async (_what, authorization) => {
+        // Prepare
+        const keys = unavailable();
+        const s = setup(authorizerAuth(), keys);
+        // Act
+        const error = await s.handler(tokenEvent(authorization)).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        // Assess: a plain Error whose message is not 'Unauthorized' (API Gateway → AUTHORIZER_FAILURE family → 503).
+        expect(error).toBeInstanceOf(Error);
+        expect(error?.constructor).toBe(Error);
+        expect(error?.message).toBe(AUTHORIZER_UNAVAILABLE_MESSAGE);
+        expect(error?.message).not.toBe('Unauthorized');
+        expect(keys.table).toHaveBeenCalledTimes(1);
+        expect(s.entries).toEqual([
+          {
+            level: 'ERROR',
+            message: 'authorizer unavailable',
+            reason: 'api-keys-unavailable',
+            detail: expect.stringMatching(/^secret-unavailable: .*ThrottlingException/) as unknown,
+          },
+        ]);
+        expectNoCredentialLogged(authorization, s.entries);
+      },
+    );
+
+    it('still refuses a malformed key with "Unauthorized", without reading the table', async () => {
+      const keys = unavailable();
+      const s = setup(authorizerAuth(), keys);
+      await expectDenied(s, 'ApiKey svc-a.abc', 'malformed-api-key');
+      expect(keys.table).not.toHaveBeenCalled();
+    });
+
+    it('leaves bearer tokens alone: a valid JWT is allowed, a bad one is "Unauthorized"', async () => {
+      const keys = unavailable();
+      const s = setup(authorizerAuth(), keys);
+      await expect(allow(s.handler, `Bearer ${rs256()}`)).resolves.toMatchObject({ principalId: 'user-123' });
+      await expectDenied(s, `Bearer ${rs256({ iss: 'https://evil.example/' })}`, 'wrong-issuer');
+      expect(keys.table).not.toHaveBeenCalled();
     });
   });
 

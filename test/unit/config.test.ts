@@ -83,6 +83,7 @@ describe('Function: validateConfig', () => {
       throttling: { rateLimit: 10, burstLimit: 20 },
       momento: { endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com', secret: { create: true }, deadlineMs: 3000 },
       tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
+      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
       logLevel: 'INFO',
       tracing: false,
     });
@@ -522,7 +523,7 @@ describe('Function: validateConfig', () => {
     [
       'a key of another auth mode',
       (c) => (c.auth.anonymousTier = 'member'),
-      /^auth\.anonymousTier: unknown key; allowed: mode, existingUserPool, selfSignUp, mfa, tokenIdClaim, fallbackTier$/,
+      /^auth\.anonymousTier: unknown key; allowed: mode, existingUserPool, selfSignUp, mfa, tokenIdClaim, fallbackTier, liveGroups$/,
     ],
     [
       'an unknown key like no allowed one',

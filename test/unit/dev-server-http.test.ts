@@ -1,15 +1,19 @@
 /**
  * The dev server over real HTTP on 127.0.0.1 (issue 10): the Host lock against DNS rebinding, local sign-in
  * only when it is safe or asked for, the one Cognito header form, and 401/404 answers identical to the stack's
- * gateway responses. A placeholder MOMENTO_API_KEY selects the real-key path; nothing here mints (no request
+ * gateway responses; in authorizer mode, the 503 the stack answers when the API-key table cannot be read (issue 9). A placeholder MOMENTO_API_KEY selects the real-key path; nothing here mints (no request
  * reaches Momento: every request is refused before the minter, or by the policy).
  */
 import * as http from 'node:http';
+import { aws_apigateway as apigw } from 'aws-cdk-lib';
+import { generateApiKey } from '../../authorizers/api-keys';
+import authorizerConfig from '../../config/examples/authorizer.config';
 import { validateConfig } from '../../config/schema';
 import cognitoConfig from '../../config/tvm.config';
 import { isLocalHost } from '../../dev/host-guard';
 import { startDevServer, type DevServer } from '../../dev/server';
 import { PROBLEM_GATEWAY_RESPONSES, problemResponseBody } from '../../lib/gateway-responses';
+import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
 
 /** Not a Momento key: the real-key path parses it only when minting, which these tests never reach. */
 const PLACEHOLDER_KEY = 'placeholder-not-a-momento-key';
@@ -216,6 +220,100 @@ describe('Function: startDevServer (over HTTP)', () => {
       expect(res.status).toBe(401);
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
     });
+  });
+});
+
+describe('Function: startDevServer in authorizer mode, API keys, Secrets Manager throttling', () => {
+  const SECRET_ID = 'tvm/api-keys';
+  const { key, entry } = generateApiKey('svc-a', ['member']);
+  const config = validateConfig({
+    ...authorizerConfig,
+    auth: { ...authorizerConfig.auth, apiKeys: { secret: { name: SECRET_ID } } },
+    cors: { allowOrigins: [ALLOWED_ORIGIN] },
+  });
+  const lines: string[] = [];
+  let stub: SecretsManagerStub;
+  let dev: DevServer;
+  let savedEnv: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    stub = await startSecretsManagerStub({ secrets: { [SECRET_ID]: 'throttled' } });
+    // The dev server reads the table as the authorizer does: region, credentials and endpoint from the environment.
+    const names = [...Object.keys(stub.env), 'AWS_ENDPOINT_URL', 'TVM_API_KEYS_SECRET_ID'];
+    savedEnv = Object.fromEntries(names.map((k) => [k, process.env[k]]));
+    delete process.env.AWS_ENDPOINT_URL;
+    delete process.env.TVM_API_KEYS_SECRET_ID;
+    Object.assign(process.env, stub.env);
+    dev = await startDevServer({
+      config,
+      port: 0,
+      demoPort: -1,
+      momentoApiKey: PLACEHOLDER_KEY,
+      log: (l) => lines.push(l),
+    });
+  });
+
+  afterAll(async () => {
+    await dev?.close();
+    await stub?.close();
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    // The reason is logged, never the key's secret part.
+    expect(lines.join('\n')).not.toContain(key.split('.')[1]!);
+  });
+
+  it('answers 503 authorizer-unavailable exactly as the stack’s AuthorizerFailure gateway response would', async () => {
+    // Act
+    const port = portOf(dev);
+    const res = await get(port, '/token?topic=chat-lobby', {
+      host: `localhost:${port}`,
+      origin: ALLOWED_ORIGIN,
+      authorization: `ApiKey ${key}`,
+    });
+    const body = JSON.parse(res.body) as { requestId: string };
+
+    // Assess: status, body (title, detail, requestId) and headers of lib/gateway-responses.ts, Retry-After included.
+    expect(res.status).toBe(503);
+    const response = PROBLEM_GATEWAY_RESPONSES.find((r) => r.type === apigw.ResponseType.AUTHORIZER_FAILURE)!;
+    expect(body).toEqual(JSON.parse(problemResponseBody(response).replace('$context.requestId', body.requestId)));
+    expect(res.headers).toMatchObject({
+      'access-control-allow-origin': ALLOWED_ORIGIN,
+      'access-control-expose-headers': 'Retry-After',
+      vary: 'Origin',
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+      'retry-after': '1',
+    });
+    // A signed GetSecretValue reached the stub (and was throttled); the log says why, in one line.
+    expect(stub.reads.map((r) => r.secretId)).toContain(SECRET_ID);
+    expect(stub.refused).toEqual([]);
+    expect(lines.join('\n')).toMatch(
+      /authorizer unavailable api-keys-unavailable \(secret-unavailable: .*ThrottlingException/,
+    );
+    expect(lines.join('\n')).toMatch(/503 authorizer-unavailable \(gateway\)/);
+  });
+
+  it('still answers 401 for a malformed key while the table cannot be read', async () => {
+    const port = portOf(dev);
+    const res = await get(port, '/token', { host: `localhost:${port}`, authorization: 'ApiKey svc-a.short' });
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'unauthorized' });
+  });
+
+  it('accepts the same key once Secrets Manager answers again (the failure is not cached)', async () => {
+    // Prepare
+    stub.set(SECRET_ID, { value: JSON.stringify({ keys: [entry] }) });
+    // Act: a topic the member tier does not grant, so the function answers without minting.
+    const port = portOf(dev);
+    const res = await get(port, '/token?topic=admin-only', {
+      host: `localhost:${port}`,
+      authorization: `ApiKey ${key}`,
+    });
+    // Assess: past the authorizer (the key verified), refused by the policy.
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'scope-not-granted' });
   });
 });
 

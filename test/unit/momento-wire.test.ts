@@ -2,12 +2,19 @@ import { AllCaches, AllTopics, CacheRole, TopicRole } from '@gomomento/sdk';
 import { AllCacheItems } from '@gomomento/sdk-core';
 import { permissionsFromDisposableTokenScope } from '@gomomento/sdk/dist/src/internal/internal-auth-client';
 import { permission_messages as pm } from '@gomomento/generated-types/dist/permissionmessages';
+import { token } from '@gomomento/generated-types/dist/token';
+import { create, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { decodePermissions } from '../../dev/fake-momento/server';
-import { toPermissions } from '../../lambda/momento/wire';
+import * as genPm from '../../lambda/momento/gen/permissionmessages_pb';
+import * as genToken from '../../lambda/momento/gen/token_pb';
+import { decodeTokenReply, encodeTokenRequest, FIELDS, toPermissions } from '../../lambda/momento/wire';
 import type { Grant } from '../../lambda/types';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
-const decoded = (grants: readonly Grant[]) => decodePermissions(toPermissions(grants));
+/** Our bytes, read back with the official generated types (the oracle). */
+const ourBytes = (grants: readonly Grant[]) => Buffer.from(toPermissions(grants));
+const asOfficial = (grants: readonly Grant[]) => pm.Permissions.deserializeBinary(ourBytes(grants));
+const decoded = (grants: readonly Grant[]) => decodePermissions(asOfficial(grants));
 const statements = (grants: readonly Grant[]) =>
   (decoded(grants) as { explicit: { permissions: unknown[] } }).explicit.permissions;
 
@@ -150,8 +157,9 @@ describe('Function: toPermissions', () => {
       { type: 'cache', cache: '*', role: 'readonly', keyPrefix: 'p/' },
       { type: 'topic', cache: 'app', role: 'publishonly', topicPrefix: 't-' },
     ];
-    const bytes = toPermissions(grants).serializeBinary();
-    expect(decodePermissions(pm.Permissions.deserializeBinary(bytes))).toEqual(decoded(grants));
+    const official = asOfficial(grants);
+    // Re-serialized by google-protobuf, the bytes are ours exactly.
+    expect(Buffer.from(official.serializeBinary()).equals(ourBytes(grants))).toBe(true);
   });
 
   describe('matches the SDK byte for byte where the SDK is correct', () => {
@@ -191,12 +199,12 @@ describe('Function: toPermissions', () => {
       ],
     ])('%s', (_name, grants, sdkPermissions) => {
       // Act
-      const ours = toPermissions(grants);
+      const ours = ourBytes(grants);
       const sdk = permissionsFromDisposableTokenScope({ permissions: sdkPermissions } as never);
 
       // Assess
-      expect(decodePermissions(ours)).toEqual(decodePermissions(sdk));
-      expect(Buffer.from(ours.serializeBinary()).equals(Buffer.from(sdk.serializeBinary()))).toBe(true);
+      expect(decodePermissions(asOfficial(grants))).toEqual(decodePermissions(sdk));
+      expect(ours.equals(Buffer.from(sdk.serializeBinary()))).toBe(true);
     });
   });
 
@@ -228,5 +236,167 @@ describe('Function: toPermissions', () => {
     ['an unknown type', [{ type: 'function', cache: 'c', role: 'x' } as unknown as Grant], /Unknown grant type/],
   ])('refuses %s', (_name, grants, message) => {
     expect(() => toPermissions(grants)).toThrow(message);
+  });
+});
+
+describe('Function: encodeTokenRequest', () => {
+  /** The same request built with the official generated types (what the SDK and grpc-js would send). */
+  function official(grants: readonly Grant[], ttl: number, tokenId?: string): Buffer {
+    const permissions = pm.Permissions.deserializeBinary(ourBytes(grants));
+    // Built field by field from the official classes, not from our bytes' decoding alone.
+    const rebuilt = new pm.Permissions({
+      explicit: new pm.ExplicitPermissions({ permissions: permissions.explicit.permissions }),
+    });
+    return Buffer.from(
+      new token._GenerateDisposableTokenRequest({
+        expires: new token._GenerateDisposableTokenRequest.Expires({ valid_for_seconds: ttl }),
+        auth_token: 'header.payload.sig',
+        permissions: rebuilt,
+        ...(tokenId ? { token_id: tokenId } : {}),
+      }).serializeBinary(),
+    );
+  }
+
+  it.each<[string, Grant[], number, string | undefined]>([
+    [
+      'a key prefix, with token id',
+      [{ type: 'cache', cache: 'app', role: 'readwrite', keyPrefix: 'user/42/' }],
+      900,
+      'u-42',
+    ],
+    ['a single key, no token id', [{ type: 'cache', cache: 'app', role: 'readonly', key: 'clé' }], 60, undefined],
+    [
+      'topic prefix + topic + key prefix + all caches',
+      [
+        { type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' },
+        { type: 'topic', cache: '*', role: 'publishonly', topic: 'news' },
+        { type: 'cache', cache: '*', role: 'writeonly', keyPrefix: 'p/' },
+        { type: 'topic', cache: 'app', role: 'publishsubscribe' },
+      ],
+      90_000,
+      'x'.repeat(64),
+    ],
+  ])('is byte for byte what @gomomento/generated-types serializes: %s', (_name, grants, ttl, tokenId) => {
+    // Act
+    const ours = Buffer.from(
+      encodeTokenRequest({
+        authToken: 'header.payload.sig',
+        permissions: toPermissions(grants),
+        validForSeconds: ttl,
+        tokenId,
+      }),
+    );
+
+    // Assess
+    expect(ours.equals(official(grants, ttl, tokenId))).toBe(true);
+    const back = token._GenerateDisposableTokenRequest.deserializeBinary(ours);
+    expect({ ttl: back.expires.valid_for_seconds, tokenId: back.token_id, auth: back.auth_token }).toEqual({
+      ttl,
+      tokenId: tokenId ?? '',
+      auth: 'header.payload.sig',
+    });
+    expect(decodePermissions(back.permissions)).toEqual(decoded(grants));
+  });
+
+  it('leaves token_id off the wire when empty', () => {
+    const permissions = toPermissions([{ type: 'cache', cache: 'c', role: 'readonly' }]);
+    const a = encodeTokenRequest({ authToken: 'k', permissions, validForSeconds: 5 });
+    const c = encodeTokenRequest({ authToken: 'k', permissions, validForSeconds: 5, tokenId: '' });
+    expect(Buffer.from(a).equals(Buffer.from(c))).toBe(true);
+    expect(token._GenerateDisposableTokenRequest.deserializeBinary(a).token_id).toBe('');
+  });
+});
+
+describe('Function: decodeTokenReply', () => {
+  it('reads what @gomomento/generated-types serializes, including a 64-bit valid_until', () => {
+    const bytes = new token._GenerateDisposableTokenResponse({
+      api_key: 'disposable',
+      endpoint: 'cell-1.example',
+      valid_until: 1_900_000_000,
+    }).serializeBinary();
+    expect(decodeTokenReply(bytes)).toEqual({
+      apiKey: 'disposable',
+      endpoint: 'cell-1.example',
+      validUntil: 1_900_000_000,
+    });
+  });
+
+  it('refuses bytes that are not a reply', () => {
+    expect(() => decodeTokenReply(Uint8Array.from([0x0a, 0x05, 0x61]))).toThrow();
+  });
+});
+
+describe("FIELDS: the hand-written layout is the one generated from Momento's .proto files", () => {
+  it.each<[keyof typeof FIELDS, DescMessage]>([
+    ['GenerateDisposableTokenRequest', genToken._GenerateDisposableTokenRequestSchema],
+    ['GenerateDisposableTokenRequest_Expires', genToken._GenerateDisposableTokenRequest_ExpiresSchema],
+    ['GenerateDisposableTokenResponse', genToken._GenerateDisposableTokenResponseSchema],
+    ['Permissions', genPm.PermissionsSchema],
+    ['ExplicitPermissions', genPm.ExplicitPermissionsSchema],
+    ['PermissionsType', genPm.PermissionsTypeSchema],
+    ['CacheSelector', genPm.PermissionsType_CacheSelectorSchema],
+    ['CacheItemSelector', genPm.PermissionsType_CacheItemSelectorSchema],
+    ['CachePermissions', genPm.PermissionsType_CachePermissionsSchema],
+    ['TopicSelector', genPm.PermissionsType_TopicSelectorSchema],
+    ['TopicPermissions', genPm.PermissionsType_TopicPermissionsSchema],
+  ])('%s', (name, schema) => {
+    const generated = Object.fromEntries(schema.fields.map((f) => [f.name, f.number]));
+    for (const [field, number] of Object.entries(FIELDS[name]))
+      expect([field, generated[field]]).toEqual([field, number]);
+  });
+
+  it('encodes a request exactly as the generated @bufbuild/protobuf schema does', () => {
+    // Prepare: the same request through the full generated runtime.
+    const generated = toBinary(
+      genToken._GenerateDisposableTokenRequestSchema,
+      create(genToken._GenerateDisposableTokenRequestSchema, {
+        expires: { validForSeconds: 300 },
+        authToken: 'k.e.y',
+        tokenId: 't',
+        permissions: {
+          kind: {
+            case: 'explicit',
+            value: {
+              permissions: [
+                {
+                  kind: {
+                    case: 'topicPermissions',
+                    value: {
+                      role: genPm.TopicRole.TopicReadOnly,
+                      cache: { case: 'cacheSelector', value: { kind: { case: 'cacheName', value: 'app' } } },
+                      topic: { case: 'topicSelector', value: { kind: { case: 'topicNamePrefix', value: 'chat-' } } },
+                    },
+                  },
+                },
+                {
+                  kind: {
+                    case: 'cachePermissions',
+                    value: {
+                      role: genPm.CacheRole.CacheReadWrite,
+                      cache: { case: 'allCaches', value: {} },
+                      cacheItem: { case: 'itemSelector', value: { kind: { case: 'key', value: b('k/1') } } },
+                    },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+
+    // Act
+    const ours = encodeTokenRequest({
+      authToken: 'k.e.y',
+      tokenId: 't',
+      validForSeconds: 300,
+      permissions: toPermissions([
+        { type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' },
+        { type: 'cache', cache: '*', role: 'readwrite', key: 'k/1' },
+      ]),
+    });
+
+    // Assess
+    expect(Buffer.from(ours).equals(Buffer.from(generated))).toBe(true);
   });
 });

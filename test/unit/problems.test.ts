@@ -65,11 +65,15 @@ describe('Constant: PROBLEMS (the one table of problem codes)', () => {
       expect(r.detail).toBe('detail' in p ? p.detail : undefined);
       expect(r.retryAfterSeconds).toBe('retryAfterSeconds' in p ? p.retryAfterSeconds : undefined);
     }
-    // Every gateway code has its gateway response.
+    // Every gateway code has its gateway response (some, like authorizer-unavailable, answer for several types).
     const gatewayCodes = Object.entries(PROBLEMS)
       .filter(([, p]) => p.from === 'gateway')
       .map(([c]) => c);
-    expect(PROBLEM_GATEWAY_RESPONSES.map((r) => r.code).sort()).toEqual(gatewayCodes.sort());
+    expect([...new Set(PROBLEM_GATEWAY_RESPONSES.map((r) => r.code))].sort()).toEqual(gatewayCodes.sort());
+    // …but each API Gateway response type is customised once.
+    expect(new Set(PROBLEM_GATEWAY_RESPONSES.map((r) => r.type.responseType)).size).toBe(
+      PROBLEM_GATEWAY_RESPONSES.length,
+    );
   });
 
   it.each<MomentoFailure>(['auth', 'throttled', 'unavailable', 'timeout', 'rejected', 'internal'])(

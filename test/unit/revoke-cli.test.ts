@@ -1,0 +1,73 @@
+/**
+ * The revoke CLI's command line and messages (pure), and `users revoke` parsing. The DynamoDB side runs against
+ * dynalite in test/integration/revocation.test.ts.
+ */
+import { effectLines, parseCommand, type RevocationSettings } from '../../scripts/revoke';
+import { parseCommand as parseUsers } from '../../scripts/users';
+
+const ENV = { TVM_REVOCATION_TABLE: 'tbl', AWS_REGION: 'eu-west-1' };
+const SETTINGS: RevocationSettings = {
+  cacheSeconds: 5,
+  maxTokenTtlSeconds: 900,
+  maxCredentialLifetimeSeconds: 86400,
+  mode: 'cognito',
+  tokenIdClaim: 'sub',
+  issueTimeForwarded: true,
+};
+
+describe('Script: revoke (command line)', () => {
+  it.each([
+    [['cognito:abc'], { name: 'revoke', principal: 'cognito:abc' }],
+    [
+      ['authorizer:apikey:svc-a', '--reason', 'leaked'],
+      { name: 'revoke', principal: 'authorizer:apikey:svc-a', reason: 'leaked' },
+    ],
+    [['--lift', 'cognito:abc'], { name: 'lift', principal: 'cognito:abc' }],
+    [['--list'], { name: 'list', json: false }],
+    [['--list', '--json'], { name: 'list', json: true }],
+  ])('%j', (argv, command) => {
+    expect(parseCommand(argv, ENV)).toEqual({ command, table: 'tbl', region: 'eu-west-1', configPath: undefined });
+  });
+
+  it.each([
+    [['cognito:abc'], {}, /no table/],
+    [['cognito:a', 'cognito:b'], ENV, /one principal at a time/],
+    [['--lift', 'cognito:a', 'cognito:b'], ENV, /one principal at a time/],
+    [['--lift', 'cognito:a', '--reason', 'x'], ENV, /--reason applies only/],
+    [['cognito:a', '--json'], ENV, /--json applies only/],
+    [['cognito:has space'], ENV, /not a principal/],
+    [['--bogus'], ENV, /Unknown option/],
+  ])('refuses %j', (argv, env, message) => {
+    expect(() => parseCommand(argv, env)).toThrow(message);
+  });
+
+  it('says when each part takes effect, with the configured bounds', () => {
+    const lines = effectLines('cognito:abc', 1_767_225_600, 1_767_315_600, SETTINGS);
+    expect(lines).toEqual([
+      'Revoked cognito:abc at 2026-01-01T00:00:00Z.',
+      expect.stringMatching(
+        /^- Within 5 s \(revocation.cacheSeconds\), by 2026-01-01T00:00:05Z: every request from a credential issued before now gets 403 "revoked"/,
+      ),
+      expect.stringMatching(/at most 900 s \(token.maxTtlSeconds\), i.e. by 2026-01-01T00:15:05Z/),
+      expect.stringMatching(/A new sign-in after now is accepted.*users -- disable/),
+      expect.stringMatching(/expires at 2026-01-02T01:00:00Z .*--lift cognito:abc/),
+    ]);
+  });
+});
+
+describe('Script: users revoke (command line)', () => {
+  it('needs the table, from --table or TVM_REVOCATION_TABLE', () => {
+    const env = { TVM_USER_POOL_ID: 'eu-west-1_AbCdEf123' };
+    expect(() => parseUsers(['revoke', 'alice'], env)).toThrow(/revocation table/);
+    expect(parseUsers(['revoke', 'alice', '--table', 't'], env).command).toEqual({
+      name: 'revoke',
+      username: 'alice',
+      table: 't',
+      configPath: undefined,
+    });
+    expect(parseUsers(['revoke', 'alice'], { ...env, TVM_REVOCATION_TABLE: 't2' }).command).toMatchObject({
+      table: 't2',
+    });
+    expect(() => parseUsers(['disable', 'alice', '--table', 't'], env)).toThrow(/--table does not apply to disable/);
+  });
+});

@@ -521,3 +521,6 @@ export function policyOf(config: ResolvedConfig): ResolvedPolicy {
 
 /** Identity helper giving the operator's file type checking and editor completion. */
 export const defineConfig = (config: TvmConfig): TvmConfig => config;
+
+/** Identity helper giving a policy written in code (the construct's `config`) type checking and completion. */
+export const definePolicy = (policy: PolicyConfig): PolicyConfig => policy;

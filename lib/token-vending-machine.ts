@@ -292,7 +292,7 @@ export class TokenVendingMachine extends Construct {
       if (!props.waf) {
         Annotations.of(this).addWarningV2(
           'tvm:open-mode-no-waf',
-          'Open mode without WAF: only stage-wide throttling limits a single client. Consider a per-IP rate limit (the waf prop; waf in the standalone app\'s config file).',
+          "Open mode without WAF: only stage-wide throttling limits a single client. Consider a per-IP rate limit (the waf prop; waf in the standalone app's config file).",
         );
       }
     }

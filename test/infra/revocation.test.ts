@@ -5,7 +5,7 @@
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { App, Stack, aws_kms as kms } from 'aws-cdk-lib';
-import { validateConfig, type TvmConfig } from '../../config/schema';
+import { policyOf, validateConfig, type TvmConfig } from '../../config/schema';
 import { TABLE_KEY_SCHEMA } from '../../dev/revocation';
 import { REVOCATION_ATTRIBUTES } from '../../lambda/revocation';
 import { TABLE_ATTRIBUTES } from '../../lib/revocation';
@@ -66,7 +66,7 @@ describe('Construct: RevocationTable', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'KeyTest', { env: TEST_ENV });
     const key = new kms.Key(stack, 'TableKey', { enableKeyRotation: true });
-    new TokenVendingMachine(stack, 'Tvm', { config: validateConfig(MODES.cognito), revocationTableKey: key });
+    new TokenVendingMachine(stack, 'Tvm', { config: policyOf(validateConfig(MODES.cognito)), revocationTableKey: key });
     const template = Template.fromStack(stack);
     const [keyId] = onlyResource(template, 'AWS::KMS::Key', 'TableKey');
     expect(onlyResource(template, 'AWS::DynamoDB::Table')[1].Properties?.SSESpecification).toEqual({

@@ -10,6 +10,7 @@ import {
   Duration,
   Names,
   Stack,
+  Token,
   aws_apigateway as apigw,
   aws_cloudwatch as cw,
   aws_cognito as cognito,
@@ -111,6 +112,11 @@ export class TokenVendingMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenVendingMachineProps) {
     super(scope, id);
+    // The policy is written into the functions' code at synth: it must be literal values, not CDK tokens.
+    if (Token.isUnresolved(JSON.stringify(props.config)))
+      throw new Error(
+        'TokenVendingMachine config must hold literal values (it is written into the functions at synth), not CDK tokens: give a user pool of this app with the userPool prop, and a secret by its complete ARN string or name.',
+      );
     const policy = validatePolicy(props.config);
     const problems = propProblems(props, policy, apigw.EndpointType.PRIVATE, apigw.EndpointType.REGIONAL);
     if (problems.length > 0) throw new Error(`Invalid TokenVendingMachine props:\n  - ${problems.join('\n  - ')}`);

@@ -88,6 +88,19 @@ describe('Construct: TokenVendingMachine — props', () => {
     );
   });
 
+  it('refuses CDK tokens in the policy (it is written into the functions at synth)', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const pool = new cognito.UserPool(stack, 'Pool');
+    const policy = policyOf(validateConfig(MODES.cognito));
+    const config = {
+      ...policy,
+      auth: { mode: 'cognito' as const, existingUserPool: { userPoolId: pool.userPoolId, clientIds: ['c'] } },
+    };
+    expect(() => new TokenVendingMachine(stack, 'TokenVendingMachine', { config })).toThrow(
+      /must hold literal values[\s\S]*userPool prop/,
+    );
+  });
+
   it('takes a user pool of the app with its clients, and refuses one in another mode', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     const pool = new cognito.UserPool(stack, 'Pool');

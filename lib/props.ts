@@ -2,13 +2,13 @@
  * Properties of `TokenVendingMachine` — infrastructure only; the policy is the one validated `config` — and
  * their validation: every incompatible or out-of-range prop is collected and thrown once.
  */
-import type {
-  RemovalPolicy,
+import {
   aws_apigateway as apigw,
-  aws_cognito as cognito,
-  aws_kms as kms,
-  aws_logs as logs,
-  aws_sns as sns,
+  type RemovalPolicy,
+  type aws_cognito as cognito,
+  type aws_kms as kms,
+  type aws_logs as logs,
+  type aws_sns as sns,
 } from 'aws-cdk-lib';
 import type { PolicyConfig, ResolvedPolicy } from '../config/schema';
 import type { TvmDomainProps } from './api';
@@ -114,23 +114,15 @@ export interface TokenVendingMachineProps {
 const between = (v: number, lo: number, hi: number, whole: boolean) =>
   Number.isFinite(v) && v >= lo && v <= hi && (!whole || Number.isInteger(v));
 
-/**
- * Every problem of `props` against the validated policy, one line each (empty when they fit). `PRIVATE` is
- * passed in so this file needs no aws-cdk-lib value imports.
- */
-export function propProblems(
-  props: TokenVendingMachineProps,
-  policy: ResolvedPolicy,
-  privateEndpoint: apigw.EndpointType,
-  regionalEndpoint: apigw.EndpointType,
-): string[] {
+/** Every problem of `props` against the validated policy, one line each (empty when they fit). */
+export function propProblems(props: TokenVendingMachineProps, policy: ResolvedPolicy): string[] {
   const problems: string[] = [];
   const mode = policy.auth.mode;
   const usesOwnPool = props.userPool !== undefined;
   const createsUserPool = mode === 'cognito' && policy.auth.existingUserPool === undefined && !usesOwnPool;
-  if (props.endpointType === privateEndpoint)
+  if (props.endpointType === apigw.EndpointType.PRIVATE)
     problems.push('endpointType PRIVATE is not supported (browsers call the API from the internet)');
-  if (props.domain && props.endpointType !== undefined && props.endpointType !== regionalEndpoint)
+  if (props.domain && props.endpointType !== undefined && props.endpointType !== apigw.EndpointType.REGIONAL)
     problems.push('domain is a regional custom domain: it needs endpointType REGIONAL (the default)');
   if (usesOwnPool) {
     if (mode !== 'cognito') problems.push(`userPool applies only to auth.mode "cognito" (this config is "${mode}")`);

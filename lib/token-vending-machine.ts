@@ -118,7 +118,7 @@ export class TokenVendingMachine extends Construct {
         'TokenVendingMachine config must hold literal values (it is written into the functions at synth), not CDK tokens: give a user pool of this app with the userPool prop, and a secret by its complete ARN string or name.',
       );
     const policy = validatePolicy(props.config);
-    const problems = propProblems(props, policy, apigw.EndpointType.PRIVATE, apigw.EndpointType.REGIONAL);
+    const problems = propProblems(props, policy);
     if (problems.length > 0) throw new Error(`Invalid TokenVendingMachine props:\n  - ${problems.join('\n  - ')}`);
     this.policy = policy;
     const { auth } = policy;

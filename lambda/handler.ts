@@ -2,17 +2,17 @@
  * Lambda entry point of the vending function. Builds every dependency once per container (module scope) and
  * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
  */
-import { validateConfig } from '../config/schema';
+import { openSealedConfig } from '../config/sealed';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
 import { powertoolsTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
-// Replaced by the validated config at build time (lib/bundling.ts), read from the environment locally; validated
-// again here with the same schema, so a tampered or stale bundle fails closed.
+// Replaced by the validated config and its seal at build time (lib/bundling.ts); the seal is checked here
+// (config/sealed.ts), so a config this schema did not validate, or one changed since, fails closed.
 const configJson = process.env.TVM_CONFIG;
 if (!configJson) throw new Error('TVM_CONFIG is not set: the vending function has no configuration');
-const config = validateConfig(JSON.parse(configJson));
+const config = openSealedConfig(configJson, process.env.TVM_CONFIG_SEAL);
 const secretId = process.env.TVM_SECRET_ID;
 if (!secretId) throw new Error('TVM_SECRET_ID is not set: the vending function does not know where the Momento key is');
 

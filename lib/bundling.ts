@@ -3,6 +3,7 @@
  * `npm run bench` measures is what `cdk deploy` ships.
  */
 import * as path from 'node:path';
+import { sealConfig } from '../config/seal';
 
 /** Repository root. */
 export const ROOT = path.resolve(__dirname, '..');
@@ -37,9 +38,12 @@ export const BUNDLE_OPTIONS = {
 
 /**
  * The validated configuration is baked into the bundle as a constant (`process.env.TVM_CONFIG` is replaced
- * at build time): no 4 KB environment limit, no extra read at cold start, and the function re-validates it
- * with the same schema when it starts. Locally (dev server, tests) the variable is read from the environment.
+ * at build time), validated and sealed (`process.env.TVM_CONFIG_SEAL`, config/sealed.ts): no 4 KB environment
+ * limit, no extra read at cold start; the vending function checks the seal when it starts, the authorizer
+ * re-validates its auth section. Locally (dev server, tests) the variable is read from the environment.
  */
-export const configDefine = (configJson: string): Record<string, string> => ({
-  'process.env.TVM_CONFIG': JSON.stringify(configJson),
-});
+export const configDefine = (configJson: string): Record<string, string> => {
+  // Sealed (config/seal.ts): the vending function checks the seal at cold start instead of re-validating.
+  const { text, seal } = sealConfig(JSON.parse(configJson));
+  return { 'process.env.TVM_CONFIG': JSON.stringify(text), 'process.env.TVM_CONFIG_SEAL': JSON.stringify(seal) };
+};

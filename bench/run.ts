@@ -102,6 +102,8 @@ interface ChildResult {
   readonly cpuMs: number;
   readonly rss: number;
   readonly firstMs?: number;
+  /** CPU time of the first request (user + system), in the child. */
+  readonly firstCpuMs?: number;
   readonly status?: number;
   readonly body?: string;
   readonly error?: string;
@@ -171,7 +173,7 @@ const loadavg = (): string =>
 const spreadOf = (xs: number[]): Spread | undefined => (xs.length ? spread(xs) : undefined);
 
 function printTable(title: string, rows: Row[]): void {
-  rows = rows.map(([f, v, t, x]) => [f, v.length > 120 ? `${v.slice(0, 117)}...` : v, t, x]);
+  rows = rows.map(([f, v, t, x]) => [f, v.length > 160 ? `${v.slice(0, 157)}...` : v, t, x]);
   const head: Row = ['figure', 'value', 'target', ''];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[head, ...rows].map((r) => r[i]?.length ?? 0)));
   const line = (r: readonly string[]) =>
@@ -332,12 +334,13 @@ async function main(): Promise<void> {
     }
     const s = (coldPath[name] = spreadOf(first.results[name].map((r) => r.ms + (r.firstMs ?? 0))));
     const f = spreadOf(first.results[name].map((r) => r.firstMs ?? 0));
+    const fCpu = spreadOf(first.results[name].map((r) => r.firstCpuMs ?? 0));
     const cpu = spreadOf(first.results[name].map((r) => r.cpuMs));
     const isAuth = name === 'authorizer';
     rows.push([
       label,
       s && f && cpu
-        ? `${spreadText(s)}; init cpu median ${ms(cpu.median)}; first ${isAuth ? 'verification' : 'request'} alone median ${ms(f.median)}`
+        ? `${spreadText(s)}; init cpu median ${ms(cpu.median)}; first ${isAuth ? 'verification' : 'request'} alone median ${ms(f.median)} (cpu ${ms(fCpu?.median ?? NaN)})`
         : (first.errors[name] ?? built[name].problem ?? 'missing'),
       isAuth ? `≤ ${TARGET.authorizerColdPathMs} ms (median)` : '',
       isAuth ? verdict(s ? s.median <= TARGET.authorizerColdPathMs : undefined) : '',

@@ -5,7 +5,7 @@
 import { openSealedConfig } from '../config/sealed';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
-import { powertoolsTelemetry } from './telemetry';
+import { jsonTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
 // Replaced by the validated config and its seal at build time (lib/bundling.ts); the seal is checked here
@@ -25,7 +25,7 @@ if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
 const revocation = revocationFromEnv(config);
 const liveGroups = liveGroupsFromEnv(config);
 
-const telemetry = powertoolsTelemetry();
+const telemetry = jsonTelemetry();
 const minter = createGrpcMinter({
   keySource: secretsManagerKeySource({ secretId }),
   endpoint: config.momento.endpoint,

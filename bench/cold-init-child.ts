@@ -43,6 +43,7 @@ if (mode !== 'first' || error !== undefined) {
   report({ ms: initMs, cpuMs, error });
 } else {
   const t1 = process.hrtime.bigint();
+  const cpu1 = process.cpuUsage();
   const handler = mod?.handler;
   if (!handler) report({ ms: initMs, error: 'the bundle exports no handler' });
   else
@@ -51,9 +52,18 @@ if (mode !== 'first' || error !== undefined) {
     }).then(
       (res) => {
         const firstMs = Number(process.hrtime.bigint() - t1) / 1e6;
+        const firstCpu = process.cpuUsage(cpu1);
+        const firstCpuMs = (firstCpu.user + firstCpu.system) / 1000;
         const status =
           res.statusCode ?? (res.policyDocument?.Statement?.every((s) => s.Effect === 'Allow') ? 200 : 403);
-        report({ ms: initMs, cpuMs, firstMs, status, body: status === 200 ? undefined : (res.body ?? 'denied') });
+        report({
+          ms: initMs,
+          cpuMs,
+          firstMs,
+          firstCpuMs,
+          status,
+          body: status === 200 ? undefined : (res.body ?? 'denied'),
+        });
       },
       (e: unknown) => report({ ms: initMs, error: describe(e) }),
     );

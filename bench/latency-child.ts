@@ -14,7 +14,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { validateConfig, type ResolvedConfig } from '../config/schema';
 import defaultConfig from '../config/tvm.config';
 import { createGrpcMinter, staticKeySource } from '../lambda/momento';
-import { powertoolsTelemetry, type Telemetry } from '../lambda/telemetry';
+import { jsonTelemetry, type Telemetry } from '../lambda/telemetry';
 import type { Minter } from '../lambda/types';
 import { createVendHandler, type VendHandler } from '../lambda/vend';
 import { BENCH_CLIENT_ID, subOf, tokenEvent } from './events';
@@ -86,7 +86,7 @@ async function load(handler: VendHandler, n: number, concurrency: number, identi
 }
 
 async function main(): Promise<void> {
-  const telemetry = powertoolsTelemetry();
+  const telemetry = jsonTelemetry();
   const keySource = staticKeySource(apiKey as string);
   const minter = createGrpcMinter({ keySource, endpoint: process.env.MOMENTO_ENDPOINT, deadlineMs: 3000 });
   // As lambda/handler.ts: no warmUp() at init; grpc-js, the key and the connection come with the first mint.

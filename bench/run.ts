@@ -13,7 +13,8 @@ import * as esbuild from 'esbuild';
 import authorizerExample from '../config/examples/authorizer.config';
 import { policyOf, validateConfig } from '../config/schema';
 import defaultConfig from '../config/tvm.config';
-import { FUNCTION_CONFIG_FILE } from '../common/function-config';
+import { FUNCTION_CONFIG_FILE, sealFileOf } from '../common/function-config';
+import { sealPolicy } from '../config/seal';
 import { BUNDLE_OPTIONS, ENTRIES, ROOT } from '../lib/bundling';
 import { revocationRows } from './revocation';
 import { BENCH_CLIENT_ID } from './events';
@@ -93,7 +94,10 @@ async function build(name: string, entry: string, configJson: string): Promise<B
       metafile: true,
       logLevel: 'silent',
     });
-    writeFileSync(path.join(dir, FUNCTION_CONFIG_FILE), configJson);
+    // Staged as the construct stages it (lib/function-code.ts): the validated policy and its seal.
+    const { text, seal } = sealPolicy(JSON.parse(configJson));
+    writeFileSync(path.join(dir, FUNCTION_CONFIG_FILE), text);
+    writeFileSync(path.join(dir, sealFileOf(FUNCTION_CONFIG_FILE)), seal);
     writeFileSync(path.join(OUT, `${name}.meta.json`), JSON.stringify(result.metafile));
     const out = Object.entries(result.metafile.outputs).find(([f]) => f.endsWith(`${name}/index.js`))?.[1];
     return { file: outfile, bytes: out?.bytes, metafile: result.metafile };
@@ -108,6 +112,8 @@ interface ChildResult {
   readonly cpuMs: number;
   readonly rss: number;
   readonly firstMs?: number;
+  /** CPU time of the first request (user + system), in the child. */
+  readonly firstCpuMs?: number;
   readonly status?: number;
   readonly body?: string;
   readonly error?: string;
@@ -177,7 +183,7 @@ const loadavg = (): string =>
 const spreadOf = (xs: number[]): Spread | undefined => (xs.length ? spread(xs) : undefined);
 
 function printTable(title: string, rows: Row[]): void {
-  rows = rows.map(([f, v, t, x]) => [f, v.length > 120 ? `${v.slice(0, 117)}...` : v, t, x]);
+  rows = rows.map(([f, v, t, x]) => [f, v.length > 160 ? `${v.slice(0, 157)}...` : v, t, x]);
   const head: Row = ['figure', 'value', 'target', ''];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[head, ...rows].map((r) => r[i]?.length ?? 0)));
   const line = (r: readonly string[]) =>
@@ -338,12 +344,13 @@ async function main(): Promise<void> {
     }
     const s = (coldPath[name] = spreadOf(first.results[name].map((r) => r.ms + (r.firstMs ?? 0))));
     const f = spreadOf(first.results[name].map((r) => r.firstMs ?? 0));
+    const fCpu = spreadOf(first.results[name].map((r) => r.firstCpuMs ?? 0));
     const cpu = spreadOf(first.results[name].map((r) => r.cpuMs));
     const isAuth = name === 'authorizer';
     rows.push([
       label,
       s && f && cpu
-        ? `${spreadText(s)}; init cpu median ${ms(cpu.median)}; first ${isAuth ? 'verification' : 'request'} alone median ${ms(f.median)}`
+        ? `${spreadText(s)}; init cpu median ${ms(cpu.median)}; first ${isAuth ? 'verification' : 'request'} alone median ${ms(f.median)} (cpu ${ms(fCpu?.median ?? NaN)})`
         : (first.errors[name] ?? built[name].problem ?? 'missing'),
       isAuth ? `≤ ${TARGET.authorizerColdPathMs} ms (median)` : '',
       isAuth ? verdict(s ? s.median <= TARGET.authorizerColdPathMs : undefined) : '',

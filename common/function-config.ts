@@ -10,6 +10,9 @@ import * as path from 'node:path';
 /** Name of the policy file in a function's code asset. */
 export const FUNCTION_CONFIG_FILE = 'tvm-config.json';
 
+/** The seal of a policy file (config/sealed.ts): `tvm-config.json` → `tvm-config.seal.json`, beside it. */
+export const sealFileOf = (configFile: string): string => configFile.replace(/(\.json)?$/, '.seal.json');
+
 /**
  * The parsed (not yet validated) policy of this function.
  *
@@ -17,18 +20,39 @@ export const FUNCTION_CONFIG_FILE = 'tvm-config.json';
  * @throws Error naming the file when it is missing or is not JSON (the function then fails its init, loudly)
  */
 export function readFunctionConfig(dir: string): unknown {
-  const file = process.env.TVM_CONFIG_FILE || path.join(dir, FUNCTION_CONFIG_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`The function has no configuration: cannot read ${file} (${(err as Error).message})`, {
-      cause: err,
-    });
-  }
+  const { file, text } = readConfigText(dir);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new Error(`The function's configuration ${file} is not JSON: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** The policy file's path and exact text. */
+function readConfigText(dir: string): { file: string; text: string } {
+  const file = process.env.TVM_CONFIG_FILE || path.join(dir, FUNCTION_CONFIG_FILE);
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch (err) {
+    throw new Error(`The function has no configuration: cannot read ${file} (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * The policy file's exact text and its seal (undefined when there is none: config/sealed.ts then refuses it),
+ * for the vending function, which checks the seal instead of re-validating with zod.
+ *
+ * @param dir the directory of the running bundle (`__dirname` of the handler)
+ */
+export function readSealedFunctionConfig(dir: string): { text: string; seal: string | undefined } {
+  const { file, text } = readConfigText(dir);
+  let seal: string | undefined;
+  try {
+    seal = readFileSync(sealFileOf(file), 'utf8');
+  } catch {
+    seal = undefined;
+  }
+  return { text, seal };
 }

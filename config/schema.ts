@@ -1,32 +1,29 @@
 /**
  * The TVM's configuration: types, defaults and validation, from one schema.
  *
- * The same `validateConfig()` runs at `cdk synth` (bin/) and at Lambda cold start (lambda/), so a bad file
- * fails before anything deploys and a tampered bundle fails closed. It imports nothing but `zod/mini`
+ * `validateConfig()` runs at `cdk synth` (bin/), so a bad file fails before anything deploys; the vending function
+ * checks at cold start that its config is one this schema validated (config/sealed.ts). It imports nothing but `zod/mini`
  * (≈20 KB bundled, ~5 ms to load; classic `zod` is ≈450 KB and ~40 ms — cold-start work).
  */
 import * as z from 'zod/mini';
 import { authSchema, secretRef } from './auth-schema';
+import { CACHE_ROLES, MAX_STATEMENTS, MAX_TTL_SECONDS, PLACEHOLDER, TOPIC_ROLES } from './limits';
 import { configError, didYouMean, schemaProblems, type ConfigPath, type Problem } from './parse';
 
 export { ConfigError } from './parse';
 
-/** Momento's platform maximum for a disposable token's lifetime (25 h, raised from 1 h in Feb 2026). */
-export const MAX_TTL_SECONDS = 25 * 60 * 60;
-/** Momento caps a disposable token at 20 permission statements. */
-export const MAX_STATEMENTS = 20;
-/** `tokenId` is bound into the token by Momento and limited to 64 characters. */
-export const MAX_TOKEN_ID_LENGTH = 64;
+// The limits live in a zod-free module (the vending function imports them without building this schema).
+export {
+  CACHE_ROLES,
+  MAX_STATEMENTS,
+  MAX_TOKEN_ID_LENGTH,
+  MAX_TTL_SECONDS,
+  PLACEHOLDER,
+  TOPIC_ROLES,
+  type CacheRole,
+  type TopicRole,
+} from './limits';
 
-/** Cache roles, as Momento's wire names them: read-write, read-only, write-only. */
-export const CACHE_ROLES = ['readwrite', 'readonly', 'writeonly'] as const;
-/** Topic roles: publish+subscribe, subscribe only, publish only. */
-export const TOPIC_ROLES = ['publishsubscribe', 'subscribeonly', 'publishonly'] as const;
-export type CacheRole = (typeof CACHE_ROLES)[number];
-export type TopicRole = (typeof TOPIC_ROLES)[number];
-
-/** A placeholder in a permission value: `{sub}` or `{claims.<claim name>}`. */
-export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.-]{1,128})\}/g;
 const ANY_BRACE = /[{}]/;
 
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.

@@ -2,16 +2,18 @@
  * Lambda entry point of the vending function. Builds every dependency once per container (module scope) and
  * hands them to `createVendHandler`; a missing or invalid configuration fails here, loudly, at init.
  */
-import { readFunctionConfig } from '../common/function-config';
-import { validatePolicy } from '../config/schema';
+import { readSealedFunctionConfig } from '../common/function-config';
+import { openSealedConfig } from '../config/sealed';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
-import { powertoolsTelemetry } from './telemetry';
+import { jsonTelemetry } from './telemetry';
 import { createVendHandler } from './vend';
 
-// The policy the construct staged next to this bundle (common/function-config.ts), validated again with the same
-// schema as at synth, so a tampered or stale asset fails closed.
-const config = validatePolicy(readFunctionConfig(__dirname));
+// The policy the construct validated, sealed and staged next to this bundle (common/function-config.ts). The seal
+// is checked here without zod (config/sealed.ts), so a config this schema did not validate, or one changed since,
+// fails the init closed.
+const staged = readSealedFunctionConfig(__dirname);
+const config = openSealedConfig(staged.text, staged.seal);
 const secretId = process.env.TVM_SECRET_ID;
 if (!secretId) throw new Error('TVM_SECRET_ID is not set: the vending function does not know where the Momento key is');
 
@@ -24,7 +26,7 @@ if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
 const revocation = revocationFromEnv(config);
 const liveGroups = liveGroupsFromEnv(config);
 
-const telemetry = powertoolsTelemetry();
+const telemetry = jsonTelemetry();
 const minter = createGrpcMinter({
   keySource: secretsManagerKeySource({ secretId }),
   endpoint: config.momento.endpoint,

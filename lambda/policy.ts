@@ -5,16 +5,8 @@
  * by construction every granted statement is derived from a ceiling statement and is never wider than it.
  */
 import { createHash } from 'node:crypto';
-import {
-  type CacheRole,
-  type Permission,
-  type ResolvedPolicy,
-  type Tier,
-  type TopicRole,
-  MAX_STATEMENTS,
-  MAX_TOKEN_ID_LENGTH,
-  PLACEHOLDER,
-} from '../config/schema';
+import { type CacheRole, type TopicRole, MAX_STATEMENTS, MAX_TOKEN_ID_LENGTH, PLACEHOLDER } from '../config/limits';
+import type { Permission, ResolvedPolicy, Tier } from '../config/schema';
 import { PROBLEMS, type FunctionProblemCode } from '../common/problems';
 import type { Grant, Principal } from './types';
 

@@ -3,7 +3,7 @@
  * is a 400 — a typo must not silently turn into a broader token than the caller meant.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MAX_TTL_SECONDS } from '../config/schema';
+import { MAX_TTL_SECONDS } from '../config/limits';
 import { BadRequestError } from './errors';
 import type { ScopeRequest } from './policy';
 

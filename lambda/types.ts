@@ -46,6 +46,12 @@ export interface MintedToken {
 /** The port to Momento. Throws `MomentoError` / `MisconfiguredError` (lambda/errors.ts). */
 export interface Minter {
   mint(request: MintRequest): Promise<MintedToken>;
+  /**
+   * Starts what the next `mint()` will wait for (reading the key, opening the connection) without waiting for
+   * it, so that I/O overlaps the checks the handler does first (the revocation lookup). Never throws; a failure
+   * shows up again, with its status, in `mint()`. A no-op when the key is cached and the connection is open.
+   */
+  prepare?(): void;
 }
 
 /**

@@ -116,6 +116,10 @@ export function createVendHandler(deps: VendDeps): VendHandler {
       checkHeaders(event.headers);
       const request = parseScopeRequest(event);
 
+      // The key read and the TLS connection a mint will need start now and overlap the lookups below (on a
+      // cold start: three round trips at once instead of one after the other). Nothing is minted or served
+      // before the revocation verdict; a refused caller only leaves the key cached and the connection open.
+      if (deps.revocation || deps.liveGroups) minter.prepare?.();
       // Before the policy, so before any mint and before any cached token is served. The two lookups are
       // independent: one round trip, not two, when neither is cached. The revocation verdict is read first.
       const live = deps.liveGroups?.resolve(verified);

@@ -14,7 +14,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AssetHashType, DockerImage, type ILocalBundling, aws_lambda as lambda } from 'aws-cdk-lib';
-import { FUNCTION_CONFIG_FILE } from '../common/function-config';
+import { FUNCTION_CONFIG_FILE, sealFileOf } from '../common/function-config';
+import { sealPolicy } from '../config/seal';
 import { ENTRIES, buildFunctionSync, type FunctionName } from './bundling';
 
 /** Where the package ships a prebuilt bundle of `name` (dist/lib/ → dist/functions/<name>/). */
@@ -55,7 +56,13 @@ class StageFunction implements ILocalBundling {
     const from = bundleDir(this.functionName);
     for (const file of ['index.js', 'index.js.map'])
       if (fs.existsSync(path.join(from, file))) fs.copyFileSync(path.join(from, file), path.join(outputDir, file));
-    if (this.policyJson !== undefined) fs.writeFileSync(path.join(outputDir, FUNCTION_CONFIG_FILE), this.policyJson);
+    if (this.policyJson !== undefined) {
+      // Validated and sealed (config/seal.ts): the vending function checks the seal at cold start instead of
+      // re-validating with zod; the authorizer re-validates its auth section and ignores the seal.
+      const { text, seal } = sealPolicy(JSON.parse(this.policyJson));
+      fs.writeFileSync(path.join(outputDir, FUNCTION_CONFIG_FILE), text);
+      fs.writeFileSync(path.join(outputDir, sealFileOf(FUNCTION_CONFIG_FILE)), seal);
+    }
     return true;
   }
 }

@@ -60,6 +60,7 @@ export interface GrpcMinterOptions {
 
 /** A {@link Minter} that owns a gRPC connection. */
 export interface GrpcMinter extends Minter {
+  prepare(): void;
   /**
    * Reads the key and opens the connection ahead of the first request (e.g. kicked off during Lambda init).
    * Best effort: never rejects; a failure shows up again on the first `mint()`.
@@ -239,7 +240,19 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
     }
   }
 
+  /** With a v2 key the endpoint is in the config: the connection can start before the key is known. */
+  const preconnect = (): void => {
+    if (!conn && preconnectTarget) connection(preconnectTarget);
+  };
+
   return {
+    prepare(): void {
+      preconnect();
+      // Cached on success (and shared with mint() while in flight); a failure is not cached, so mint() reads
+      // again and reports it.
+      keySource.getKey().catch(() => undefined);
+    },
+
     async mint(req: MintRequest): Promise<MintedToken> {
       if (!Number.isInteger(req.ttlSeconds) || req.ttlSeconds < 1) {
         throw new Error(`ttlSeconds must be a positive whole number, got ${req.ttlSeconds}`);
@@ -247,7 +260,7 @@ export function createGrpcMinter(options: GrpcMinterOptions): GrpcMinter {
       const permissions = toPermissions(req.grants);
       // With a v2 key the endpoint is in the config, not in the key: start the TLS connection while the key is
       // read (on a cold start both are round trips). A v1 key naming another endpoint replaces it.
-      if (!conn && preconnectTarget) connection(preconnectTarget);
+      preconnect();
       const key = await keySource.getKey();
       try {
         return await mintWithKey(key, permissions, req);

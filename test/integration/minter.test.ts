@@ -571,6 +571,47 @@ describe('GrpcMinter against the fake Momento (TLS via CONNECT proxy)', () => {
       expect(local.fake.received).toHaveLength(1);
     });
 
+    it('prepare() starts the key read and the connection that the next mint() uses, without waiting', async () => {
+      // Prepare: a caching, single-flight key source (as secretsManagerKeySource) that answers only when the test
+      // says so, counting reads.
+      let release: (key: string) => void = () => undefined;
+      let reads = 0;
+      let pending: Promise<string> | undefined;
+      const slowKeys: KeySource = {
+        getKey: () => {
+          if (!pending) {
+            reads += 1;
+            pending = new Promise<string>((resolve) => (release = resolve));
+          }
+          return pending;
+        },
+        invalidate: () => (pending = undefined),
+      };
+      const m = minter({ keySource: slowKeys });
+      const before = local.proxy.connections;
+
+      // Act: prepare returns at once; the connection opens while the key is read.
+      expect(m.prepare()).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 100));
+      const afterPrepare = local.proxy.connections;
+      release(KEY);
+      await new Promise((r) => setImmediate(r));
+      await m.mint(READ_APP);
+
+      // Assess: the mint used that connection; the key was read by prepare (the mint found it cached or in flight).
+      expect(afterPrepare).toBe(before + 1);
+      expect(local.proxy.connections).toBe(before + 1);
+      expect(local.fake.received).toHaveLength(1);
+      expect(reads).toBe(1);
+    });
+
+    it('prepare() never throws, even with a key source that fails', async () => {
+      const failing: KeySource = { getKey: () => Promise.reject(new Error('no secret')), invalidate: () => undefined };
+      const m = minter({ keySource: failing });
+      expect(() => m.prepare()).not.toThrow();
+      await expect(m.mint(READ_APP)).rejects.toThrow('no secret');
+    });
+
     it('warmUp() never rejects, even with a broken key', async () => {
       await expect(minter({ keySource: staticKeySource('broken') }).warmUp()).resolves.toBeUndefined();
     });

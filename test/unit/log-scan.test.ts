@@ -1,6 +1,6 @@
 import { validateConfig } from '../../config/schema';
 import cognitoConfig from '../../config/tvm.config';
-import { powertoolsTelemetry } from '../../lambda/telemetry';
+import { jsonTelemetry } from '../../lambda/telemetry';
 import { createVendHandler } from '../../lambda/vend';
 import { findSecrets } from '../support/secret-patterns';
 import { cognitoAuthorizer, tokenEvent } from '../support/events';
@@ -26,8 +26,8 @@ describe('Function: findSecrets (the suite-wide log scan)', () => {
   });
 });
 
-describe('Function: powertoolsTelemetry', () => {
-  it('writes one JSON audit line per request and no token, through the real Powertools Logger', async () => {
+describe('Function: jsonTelemetry', () => {
+  it('writes one JSON audit line per request and no token, in the Powertools Logger format', async () => {
     // Prepare
     const lines: string[] = [];
     const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -43,7 +43,7 @@ describe('Function: powertoolsTelemetry', () => {
           expiresAt: Date.now() / 1000 + r.ttlSeconds,
         }),
       },
-      telemetry: powertoolsTelemetry({ serviceName: 'tvm-test', namespace: 'TvmTest' }),
+      telemetry: jsonTelemetry({ serviceName: 'tvm-test', namespace: 'TvmTest' }),
     });
     // Act
     const res = await handler(

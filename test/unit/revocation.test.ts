@@ -432,6 +432,44 @@ describe('Function: createVendHandler with revocation and liveGroups', () => {
     expect(minted).toEqual([]);
   });
 
+  it('starts the key read and connection (minter.prepare) before the lookup answers, and mints only after it', async () => {
+    const steps: string[] = [];
+    let answer: (r: undefined | { principal: string; notBefore: number }) => void = () => undefined;
+    const handler = createVendHandler({
+      config,
+      minter: {
+        prepare: () => void steps.push('prepare'),
+        mint: async (r: unknown) => {
+          steps.push('mint');
+          return minter.mint(r);
+        },
+      },
+      revocation: new RevocationCheck({
+        store: {
+          get: () => {
+            steps.push('lookup');
+            return new Promise((r) => (answer = r));
+          },
+        },
+        cacheSeconds: 0,
+        failOpen: false,
+      }),
+    });
+    const allowed = handler(event(T));
+    await new Promise((r) => setImmediate(r));
+    expect(steps).toEqual(['prepare', 'lookup']);
+    answer(undefined);
+    expect((await allowed).statusCode).toBe(200);
+    expect(steps).toEqual(['prepare', 'lookup', 'mint']);
+
+    steps.length = 0;
+    const refused = handler(event(T - 60));
+    await new Promise((r) => setImmediate(r));
+    answer({ principal: 'cognito:a11ce', notBefore: T });
+    expect((await refused).statusCode).toBe(403);
+    expect(steps).toEqual(['prepare', 'lookup']);
+  });
+
   it('asks the table and Cognito at once (one round trip, not two), then applies the current groups', async () => {
     const handler = createVendHandler({
       config,

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import authorizerExample from '../config/examples/authorizer.config';
-import { policyOf, validateConfig } from '../config/schema';
+import { policyOf, validateConfig, validatePolicy } from '../config/schema';
 import defaultConfig from '../config/tvm.config';
 import { FUNCTION_CONFIG_FILE, sealFileOf } from '../common/function-config';
 import { sealPolicy } from '../config/seal';
@@ -256,9 +256,15 @@ async function main(): Promise<void> {
         ? await build(
             'authorizer-local',
             ENTRIES.authorizer,
-            JSON.stringify(validateConfig({ ...authorizerConfig, auth: { ...authAuth, issuer: jwks.issuer } })),
+            JSON.stringify(validatePolicy({ ...authorizerConfig, auth: { ...authAuth, issuer: jwks.issuer } })),
           )
         : undefined;
+      // A bundle that failed to build must say why, not show up as a "missing" row.
+      for (const [label, b] of [
+        ['vending-local', local],
+        ['authorizer-local', authLocal],
+      ] as const)
+        if (b?.problem) notes.push(`${label}: ${b.problem}`);
       const firstGroup = authorizerConfig.tiers.find((t) => t.groups?.length)?.groups?.[0] ?? 'member';
       const authEnv = {
         ...LAMBDA_ENV,

@@ -6,6 +6,7 @@
  */
 import { awsJsonCall, AwsCallError, COGNITO_IDENTITY_PROVIDER, type AwsJsonCall } from '../common/aws';
 import { TvmError } from './errors';
+import { LookupCache } from './lookup-cache';
 import { MAX_GROUPS, parseGroupList } from '../common/groups';
 import type { Principal } from './types';
 
@@ -42,12 +43,14 @@ export interface LiveGroupsOptions {
  * A user who no longer exists gets `undefined`: the caller answers 403 `revoked`.
  */
 export class LiveGroups {
-  private readonly entries = new Map<string, { groups: readonly string[] | undefined; until: number }>();
-  private readonly inflight = new Map<string, Promise<readonly string[] | undefined>>();
-  private readonly now: () => number;
+  private readonly cache: LookupCache<readonly string[] | undefined>;
 
   constructor(private readonly options: LiveGroupsOptions) {
-    this.now = options.nowMs ?? Date.now;
+    this.cache = new LookupCache({
+      ttlSeconds: options.cacheSeconds,
+      maxEntries: options.maxEntries,
+      nowMs: options.nowMs,
+    });
   }
 
   /**
@@ -61,7 +64,7 @@ export class LiveGroups {
     const username = principal.claims['cognito:username'] ?? principal.id;
     let groups: readonly string[] | undefined;
     try {
-      groups = await this.lookup(username);
+      groups = await this.cache.get(username, (u) => this.options.source.groupsOf(u));
     } catch (cause) {
       throw new GroupsLookupError({ cause });
     }
@@ -71,28 +74,6 @@ export class LiveGroups {
     if (!parsed.ok)
       throw new TvmError('unauthenticated', `the user's current groups are not accepted (${parsed.problem})`);
     return { ...principal, groups: parsed.groups };
-  }
-
-  private async lookup(username: string): Promise<readonly string[] | undefined> {
-    const now = this.now();
-    const hit = this.entries.get(username);
-    if (hit && hit.until > now) return hit.groups;
-    const pending = this.inflight.get(username);
-    if (pending) return pending;
-    const p = this.options.source.groupsOf(username);
-    this.inflight.set(username, p);
-    try {
-      const groups = await p;
-      if (this.options.cacheSeconds > 0) {
-        this.entries.delete(username);
-        this.entries.set(username, { groups, until: now + this.options.cacheSeconds * 1000 });
-        while (this.entries.size > (this.options.maxEntries ?? 10_000))
-          this.entries.delete(this.entries.keys().next().value as string);
-      }
-      return groups;
-    } finally {
-      this.inflight.delete(username);
-    }
   }
 }
 

@@ -7,6 +7,7 @@
  * open) against a small {@link RevocationStore} port; lambda/revocation-dynamodb.ts is the DynamoDB adapter.
  */
 import { TvmError } from './errors';
+import { LookupCache } from './lookup-cache';
 import type { Principal } from './types';
 
 /** One revocation record, keyed by principal as the audit log writes it: `<source>:<id>`. */
@@ -101,14 +102,14 @@ export interface RevocationCheckOptions {
  * single-flight lookups. Failures are never cached.
  */
 export class RevocationCheck {
-  private readonly entries = new Map<string, { record: RevocationRecord | undefined; until: number }>();
-  private readonly inflight = new Map<string, Promise<RevocationRecord | undefined>>();
-  private readonly now: () => number;
-  private readonly maxEntries: number;
+  private readonly cache: LookupCache<RevocationRecord | undefined>;
 
   constructor(private readonly options: RevocationCheckOptions) {
-    this.now = options.nowMs ?? Date.now;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new LookupCache({
+      ttlSeconds: options.cacheSeconds,
+      maxEntries: options.maxEntries,
+      nowMs: options.nowMs,
+    });
   }
 
   /**
@@ -121,7 +122,7 @@ export class RevocationCheck {
     if (key === undefined) return { outcome: 'allowed' };
     let record: RevocationRecord | undefined;
     try {
-      record = await this.lookup(key);
+      record = await this.cache.get(key, (k) => this.options.store.get(k));
     } catch (error) {
       if (this.options.failOpen) return { outcome: 'failed-open', error };
       throw new RevocationCheckError({ cause: error });
@@ -133,28 +134,7 @@ export class RevocationCheck {
 
   /** Forgets every cached lookup (tests, and the dev server after a local revoke). */
   clear(): void {
-    this.entries.clear();
-  }
-
-  private async lookup(key: string): Promise<RevocationRecord | undefined> {
-    const now = this.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.until > now) return hit.record;
-    const pending = this.inflight.get(key);
-    if (pending) return pending;
-    const p = this.options.store.get(key);
-    this.inflight.set(key, p);
-    try {
-      const record = await p;
-      if (this.options.cacheSeconds > 0) {
-        this.entries.delete(key);
-        this.entries.set(key, { record, until: now + this.options.cacheSeconds * 1000 });
-        while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-      }
-      return record;
-    } finally {
-      this.inflight.delete(key);
-    }
+    this.cache.clear();
   }
 }
 

@@ -10,7 +10,7 @@ import {
   type aws_logs as logs,
   type aws_sns as sns,
 } from 'aws-cdk-lib';
-import type { PolicyConfig, ResolvedPolicy } from '../config/schema';
+import { ConfigError, validatePolicy, type PolicyConfig, type ResolvedPolicy } from '../config/schema';
 import type { TvmDomainProps } from './api';
 
 export type { TvmDomainProps } from './api';
@@ -114,16 +114,40 @@ export interface TokenVendingMachineProps {
 const between = (v: number, lo: number, hi: number, whole: boolean) =>
   Number.isFinite(v) && v >= lo && v <= hi && (!whole || Number.isInteger(v));
 
-/** Every problem of `props` against the validated policy, one line each (empty when they fit). */
-export function propProblems(props: TokenVendingMachineProps, policy: ResolvedPolicy): string[] {
+/**
+ * The validated policy of `props.config`, once the props fit it.
+ *
+ * @throws ConfigError listing every problem at once: the policy's (as `validatePolicy` words them), then the
+ *   props' under "Invalid TokenVendingMachine props:". Props that depend on the auth mode are judged only
+ *   against a valid policy.
+ */
+export function validateProps(props: TokenVendingMachineProps): ResolvedPolicy {
+  let policy: ResolvedPolicy | undefined;
+  let policyError: ConfigError | undefined;
+  try {
+    policy = validatePolicy(props.config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    policyError = err;
+  }
+  const problems = [...(policy ? authPropProblems(props, policy) : []), ...propProblems(props)];
+  if (problems.length === 0) {
+    if (policyError) throw policyError;
+    return policy!;
+  }
+  const propsText = `Invalid TokenVendingMachine props:\n  - ${problems.join('\n  - ')}`;
+  throw new ConfigError(
+    [...(policyError?.problems ?? []), ...problems],
+    policyError ? `${policyError.message}\n${propsText}` : propsText,
+  );
+}
+
+/** Problems of the props that depend on the auth mode, against the validated policy. */
+function authPropProblems(props: TokenVendingMachineProps, policy: ResolvedPolicy): string[] {
   const problems: string[] = [];
   const mode = policy.auth.mode;
   const usesOwnPool = props.userPool !== undefined;
   const createsUserPool = mode === 'cognito' && policy.auth.existingUserPool === undefined && !usesOwnPool;
-  if (props.endpointType === apigw.EndpointType.PRIVATE)
-    problems.push('endpointType PRIVATE is not supported (browsers call the API from the internet)');
-  if (props.domain && props.endpointType !== undefined && props.endpointType !== apigw.EndpointType.REGIONAL)
-    problems.push('domain is a regional custom domain: it needs endpointType REGIONAL (the default)');
   if (usesOwnPool) {
     if (mode !== 'cognito') problems.push(`userPool applies only to auth.mode "cognito" (this config is "${mode}")`);
     else if (policy.auth.existingUserPool !== undefined)
@@ -148,6 +172,16 @@ export function propProblems(props: TokenVendingMachineProps, policy: ResolvedPo
       if (props[name] !== undefined)
         problems.push(`${name} applies only to auth.mode "authorizer" (this config is "${mode}")`);
   }
+  return problems;
+}
+
+/** Problems of the props on their own (ranges and formats), one line each. */
+function propProblems(props: TokenVendingMachineProps): string[] {
+  const problems: string[] = [];
+  if (props.endpointType === apigw.EndpointType.PRIVATE)
+    problems.push('endpointType PRIVATE is not supported (browsers call the API from the internet)');
+  if (props.domain && props.endpointType !== undefined && props.endpointType !== apigw.EndpointType.REGIONAL)
+    problems.push('domain is a regional custom domain: it needs endpointType REGIONAL (the default)');
   for (const name of ['vendingMemorySize', 'authorizerMemorySize'] as const) {
     const mb = props[name];
     if (mb !== undefined && !between(mb, 128, 10240, true))

@@ -24,13 +24,13 @@ import {
   aws_wafv2 as wafv2,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { validatePolicy, type ResolvedPolicy } from '../config/schema';
+import type { ResolvedPolicy } from '../config/schema';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
 import { createUserPool, importUserPool, tokenAuthorizer, userPoolAuthorizer } from './auth';
 import { createTvmFunction } from './functions';
 import { TvmMonitoring } from './monitoring';
-import { propProblems, type TokenVendingMachineProps } from './props';
+import { validateProps, type TokenVendingMachineProps } from './props';
 import { addRevocation } from './revocation';
 import { allowGetSecretValue, bindSecret, type SecretBinding } from './secrets';
 import { TvmWebAcl } from './web-acl';
@@ -117,9 +117,7 @@ export class TokenVendingMachine extends Construct {
       throw new Error(
         'TokenVendingMachine config must hold literal values (it is written into the functions at synth), not CDK tokens: give a user pool of this app with the userPool prop, and a secret by its complete ARN string or name.',
       );
-    const policy = validatePolicy(props.config);
-    const problems = propProblems(props, policy);
-    if (problems.length > 0) throw new Error(`Invalid TokenVendingMachine props:\n  - ${problems.join('\n  - ')}`);
+    const policy = validateProps(props);
     this.policy = policy;
     const { auth } = policy;
     const stack = Stack.of(this);

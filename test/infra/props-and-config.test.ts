@@ -80,6 +80,40 @@ describe('Construct: TokenVendingMachine — props', () => {
     expect(() => new TokenVendingMachine(stack, 'TokenVendingMachine', { config: broken })).toThrow(ConfigError);
   });
 
+  it('reports an invalid policy and invalid props in one ConfigError, policy first', () => {
+    // Prepare
+    const broken = {
+      ...policyOf(validateConfig(MODES.open)),
+      token: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 },
+    };
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
+
+    // Act
+    let err: unknown;
+    try {
+      new TokenVendingMachine(stack, 'TokenVendingMachine', {
+        config: broken,
+        stageName: 'prod stage',
+        alarmEmail: 'ops',
+      });
+    } catch (e) {
+      err = e;
+    }
+
+    // Assess
+    expect(err).toBeInstanceOf(ConfigError);
+    const { message, problems } = err as ConfigError;
+    expect(message).toMatch(
+      /^Invalid TVM configuration \(1 problem\):\n {2}- token\.defaultTtlSeconds: [^\n]+\nInvalid TokenVendingMachine props:\n {2}- alarmEmail must be[^\n]+\n {2}- stageName may/,
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^token\.defaultTtlSeconds: /);
+    expect(problems.slice(1)).toEqual([
+      'alarmEmail must be an email address',
+      'stageName may contain only letters, digits and _',
+    ]);
+  });
+
   it('refuses deployment settings in the policy, naming the prop to use', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     const config = { ...policyOf(validateConfig(MODES.cognito)), waf: {}, reservedConcurrency: 2, tracing: true };

@@ -21,7 +21,7 @@ import {
 /** Key ids: 1–64 lower-case letters, digits and inner hyphens (no dot: the dot separates id from secret). */
 export const API_KEY_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 /** Random bytes in a key's secret part (256 bits). */
-export const API_KEY_SECRET_BYTES = 32;
+const API_KEY_SECRET_BYTES = 32;
 // base64url of 32 bytes, unpadded.
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;

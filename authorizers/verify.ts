@@ -46,7 +46,7 @@ import {
 export type AuthorizerAuthConfig = Extract<AuthConfig, { mode: 'authorizer' }>;
 
 /** Signature algorithms the config may allow (aws-jwt-verify supports exactly these; never `none`, never HS*). */
-export type SignatureAlgorithm = AuthorizerAuthConfig['algorithms'][number];
+type SignatureAlgorithm = AuthorizerAuthConfig['algorithms'][number];
 
 /** The credential in an `Authorization` header, by scheme. */
 export type Credential =
@@ -164,7 +164,7 @@ export function createJwtVerifier(auth: AuthorizerAuthConfig, options: JwtVerifi
  *
  * @throws AuthorizationDenied
  */
-export function groupsFromClaim(value: unknown): string[] {
+function groupsFromClaim(value: unknown): string[] {
   const result = parseGroupList(value);
   if (!result.ok) throw new AuthorizationDenied(result.problem);
   return [...result.groups];
@@ -180,7 +180,7 @@ const claimOf = (payload: JwtPayload, name: string): unknown =>
  *
  * @throws AuthorizationDenied
  */
-export function identityFromPayload(auth: AuthorizerAuthConfig, payload: JwtPayload): VerifiedIdentity {
+function identityFromPayload(auth: AuthorizerAuthConfig, payload: JwtPayload): VerifiedIdentity {
   const sub = claimOf(payload, auth.tokenIdClaim);
   if (typeof sub !== 'string' || sub === '') throw new AuthorizationDenied('missing-subject');
   if (sub.length > MAX_CLAIM_LENGTH) throw new AuthorizationDenied('subject-too-long');

@@ -288,7 +288,7 @@ function send(res: http.ServerResponse, result: APIGatewayProxyResult): void {
  * detail and fields, a request id, and the same headers (problem+json, no-store, `Vary: Origin`,
  * `Access-Control-Expose-Headers`), with `Access-Control-Allow-Origin` for allowed origins.
  */
-export function gatewayProblem(code: ProblemCode, cors: Record<string, string>): APIGatewayProxyResult {
+function gatewayProblem(code: ProblemCode, cors: Record<string, string>): APIGatewayProxyResult {
   const problem = problemOf(code);
   const headers: Record<string, string> = {
     ...cors,

@@ -130,13 +130,3 @@ export function identify(
     },
   };
 }
-
-/** {@link identify} without the reason: the principal, or `undefined` when there is none. */
-export function principalFrom(
-  event: Pick<APIGatewayProxyEvent, 'requestContext'>,
-  auth: AuthConfig,
-  options: IdentityOptions = {},
-): Principal | undefined {
-  const result = identify(event, auth, options);
-  return 'principal' in result ? result.principal : undefined;
-}

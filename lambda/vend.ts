@@ -57,7 +57,7 @@ export function headerOf(
 }
 
 /** sha256 of the canonical statements: the token-cache key part and the audit's scope hash. */
-export function scopeHash(grants: readonly Grant[]): string {
+function scopeHash(grants: readonly Grant[]): string {
   return createHash('sha256').update(JSON.stringify(grants)).digest('hex').slice(0, 16);
 }
 

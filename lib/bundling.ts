@@ -44,7 +44,7 @@ export const BUNDLE_OPTIONS = {
  * The esbuild options of one function. The account-role custom resource handler runs only at deploy time and
  * uses the runtime's AWS SDK v3 (`@aws-sdk/*` left out, no source map); the TVM functions bundle everything.
  */
-export function bundleOptionsOf(name: FunctionName) {
+function bundleOptionsOf(name: FunctionName) {
   return {
     ...BUNDLE_OPTIONS,
     mainFields: [...BUNDLE_OPTIONS.mainFields],

@@ -72,7 +72,7 @@ export function gatewayAllowOrigin(allowOrigins: readonly string[]): string {
 }
 
 /** Response parameters (headers) of one gateway response. */
-export function problemResponseHeaders(
+function problemResponseHeaders(
   allowOrigins: readonly string[],
   response: ProblemGatewayResponse,
 ): Record<string, string> {

@@ -80,7 +80,7 @@ export class TvmStack extends Stack {
 }
 
 /** The deployment settings of a configuration file as construct props (unset settings keep the construct's defaults). */
-export function propsOf(config: ResolvedConfig): Omit<TokenVendingMachineProps, 'config'> {
+function propsOf(config: ResolvedConfig): Omit<TokenVendingMachineProps, 'config'> {
   return {
     throttling: config.throttling,
     waf: config.waf,

@@ -34,7 +34,7 @@ export interface ApiKeysIo {
 }
 
 /** The usage text. */
-export const USAGE = `Usage: npm run apikeys -- <command>
+const USAGE = `Usage: npm run apikeys -- <command>
 
   create <id> --group <group> [--group <group2>] [--config <file>] [--json]
       Create a key for a server-to-server caller. The key is printed once; only its SHA-256 is stored.

@@ -36,7 +36,7 @@ const UNAVAILABLE = 14;
 export const CALL_FAILURE_P = Math.SQRT1_2;
 
 /** The vending function as one warm Lambda container sees it, against the local fake. */
-export interface LoadRig {
+interface LoadRig {
   readonly handler: VendHandler;
   readonly local: LocalMomento;
   readonly config: ResolvedConfig;
@@ -48,7 +48,7 @@ export interface LoadRig {
  * with momento.endpoint → the fake and the token cache off). The caller must have applied `fakeMomentoEnv()`
  * before grpc-js loaded (jest: test/integration/setup-env.ts; the CLI: main()).
  */
-export async function startLoadRig(options: { deadlineMs?: number } = {}): Promise<LoadRig> {
+async function startLoadRig(options: { deadlineMs?: number } = {}): Promise<LoadRig> {
   const local = await startLocalMomento();
   Object.assign(process.env, local.env);
   const config = validateConfig({
@@ -79,14 +79,14 @@ export async function startLoadRig(options: { deadlineMs?: number } = {}): Promi
 }
 
 /** The subject (and so token_id) of request `i`: one identity per request, so the fake's calls map back to it. */
-export const subjectOf = (i: number): string => `load-${i}`;
+const subjectOf = (i: number): string => `load-${i}`;
 
 /** A Cognito member's `GET /token`, as API Gateway delivers it. */
-export const memberEvent = (i: number): APIGatewayProxyEvent =>
+const memberEvent = (i: number): APIGatewayProxyEvent =>
   tokenEvent({ authorizer: cognitoAuthorizer(subjectOf(i), ['members']) });
 
 /** One request's outcome. */
-export interface Outcome {
+interface Outcome {
   readonly i: number;
   readonly status: number;
   readonly code?: string;
@@ -94,7 +94,7 @@ export interface Outcome {
 }
 
 /** Runs `requests` requests, `concurrency` at a time; returns every outcome (index = request number). */
-export async function runLoad(
+async function runLoad(
   handler: VendHandler,
   options: { requests: number; concurrency: number; event?: (i: number) => APIGatewayProxyEvent },
 ): Promise<{ outcomes: Outcome[]; durationMs: number }> {
@@ -123,7 +123,7 @@ export async function runLoad(
 }
 
 /** A seeded PRNG (mulberry32): the same seed gives the same failure pattern. */
-export function prng(seed: number): () => number {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -135,7 +135,7 @@ export function prng(seed: number): () => number {
 }
 
 /** The fake's behaviour queue for the half-failing scenario: one independent coin per call (≤ 2 per request). */
-export function halfFailingBehaviors(requests: number, seed: number): FakeBehavior[] {
+function halfFailingBehaviors(requests: number, seed: number): FakeBehavior[] {
   const random = prng(seed);
   return Array.from({ length: 2 * requests }, () => (random() < CALL_FAILURE_P ? { code: UNAVAILABLE } : 'ok'));
 }
@@ -156,7 +156,7 @@ export interface Summary {
   readonly max: number;
 }
 
-export function summarize(outcomes: readonly (Outcome | undefined)[], durationMs: number): Summary {
+function summarize(outcomes: readonly (Outcome | undefined)[], durationMs: number): Summary {
   const done = outcomes.filter((o): o is Outcome => o !== undefined);
   const statuses: Record<string, number> = {};
   const codes: Record<string, number> = {};
@@ -179,7 +179,7 @@ export function summarize(outcomes: readonly (Outcome | undefined)[], durationMs
 }
 
 /** What the fake did to each request's calls, by token_id: e.g. `[14, 'ok']`. */
-export function callsByRequest(local: LocalMomento): Map<string, Array<number | 'ok' | 'other'>> {
+function callsByRequest(local: LocalMomento): Map<string, Array<number | 'ok' | 'other'>> {
   const out = new Map<string, Array<number | 'ok' | 'other'>>();
   for (const r of local.fake.received) {
     const b = r.behavior;
@@ -196,7 +196,7 @@ export function callsByRequest(local: LocalMomento): Map<string, Array<number | 
  * unanswered, slower than `maxMs`, a status other than 200/503, or a status that does not match the request's
  * own calls (200 ⇔ its last call was ok after at most one UNAVAILABLE; 503 ⇔ two UNAVAILABLEs).
  */
-export function violations(outcomes: readonly (Outcome | undefined)[], local: LocalMomento, maxMs: number): string[] {
+function violations(outcomes: readonly (Outcome | undefined)[], local: LocalMomento, maxMs: number): string[] {
   const problems: string[] = [];
   const calls = callsByRequest(local);
   outcomes.forEach((o, i) => {
@@ -264,7 +264,7 @@ export async function scenario(
 }
 
 /** `npm run load-test -- --help`. */
-export const USAGE = `Usage: npm run load-test -- [--requests 10000] [--concurrency 200] [--scenario both|healthy|half-failing] [--seed 42]
+const USAGE = `Usage: npm run load-test -- [--requests 10000] [--concurrency 200] [--scenario both|healthy|half-failing] [--seed 42]
 
 Drives the real vending handler and the real gRPC minter against the local fake Momento (loopback only, token
 cache off; about 35 s for both scenarios at the defaults). Exits 1 when an invariant fails.

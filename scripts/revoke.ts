@@ -24,7 +24,7 @@ import { validateConfig } from '../config/schema';
 import { REVOCATION_ATTRIBUTES as A, revocationExpiry } from '../lambda/revocation';
 
 /** The usage text. */
-export const USAGE = `Usage: npm run revoke -- <principal> [--reason <text>]
+const USAGE = `Usage: npm run revoke -- <principal> [--reason <text>]
        npm run revoke -- --list [--json]
        npm run revoke -- --lift <principal>
 
@@ -41,13 +41,13 @@ export interface RevokeIo {
 }
 
 /** Process-backed I/O. */
-export const processIo: RevokeIo = {
+const processIo: RevokeIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
 /** A command line that cannot be run: exit code 2, with usage. */
-export class UsageError extends Error {
+class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 

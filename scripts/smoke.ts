@@ -19,7 +19,7 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { decodeDisposableToken } from '../lambda/momento/api-key';
 
 /** The usage text. */
-export const USAGE = `Usage: npm run smoke -- (--stack <name> [--region <region>] | --url <token URL> --mode <mode>)
+const USAGE = `Usage: npm run smoke -- (--stack <name> [--region <region>] | --url <token URL> --mode <mode>)
                         [--origin <allowed origin>] [--auth <credential>] [--momento [--cache <name>]]
 
   --stack <name>     read TokenUrl and the auth mode from the stack (CloudFormation DescribeStacks)
@@ -394,7 +394,7 @@ const problemCode = (a: HttpAnswer) => {
 };
 
 /** A header that `preflight from another origin` sends; `.invalid` can never be a real site (RFC 2606). */
-export const FOREIGN_ORIGIN = 'https://tvm-smoke-test.invalid';
+const FOREIGN_ORIGIN = 'https://tvm-smoke-test.invalid';
 
 /** Where the 404 check asks: a sibling of `/token` in the same stage (API Gateway's MISSING_AUTHENTICATION_TOKEN). */
 export const notFoundUrl = (tokenUrl: string): string => new URL('tvm-smoke-nope', tokenUrl).toString();
@@ -404,7 +404,7 @@ export const notFoundUrl = (tokenUrl: string): string => new URL('tvm-smoke-nope
  * must be accepted; any other is only reported (INFO), so an operator learns whether clients that send
  * `Bearer <ID token>` — as many HTTP libraries do for a JWT — work against this API Gateway.
  */
-export const COGNITO_HEADER_FORMS: readonly {
+const COGNITO_HEADER_FORMS: readonly {
   readonly label: string;
   readonly documented: boolean;
   readonly value: (idToken: string) => string;
@@ -414,7 +414,7 @@ export const COGNITO_HEADER_FORMS: readonly {
 ];
 
 /** What {@link runHttpChecks} checks against. */
-export interface HttpTarget {
+interface HttpTarget {
   readonly tokenUrl: string;
   readonly mode: AuthMode;
   /** An allowed origin; CORS checks are skipped without it. */
@@ -424,13 +424,13 @@ export interface HttpTarget {
 }
 
 /** The ID token in a Cognito credential (a `Bearer ` prefix removed). */
-export const rawIdToken = (credential: string): string => credential.replace(/^Bearer\s+/i, '');
+const rawIdToken = (credential: string): string => credential.replace(/^Bearer\s+/i, '');
 
 /**
  * Runs every HTTP check against the TVM. Returns the rows and, when `GET /token` gave one, the token body (for
  * {@link runMomentoChecks}). A network failure is a failed row, never an exception.
  */
-export async function runHttpChecks(
+async function runHttpChecks(
   target: HttpTarget,
   send: HttpSend,
 ): Promise<{ results: CheckResult[]; token?: TokenBody }> {
@@ -761,7 +761,7 @@ export async function runMomentoChecks(
  * established when its first message (Momento's heartbeat) arrives, then it is closed; a set writes a short text
  * that expires after 60 s.
  */
-export async function sdkMomentoOps(authToken: string, timeoutMs = 15_000): Promise<MomentoOps> {
+async function sdkMomentoOps(authToken: string, timeoutMs = 15_000): Promise<MomentoOps> {
   const sdk = await import('@gomomento/sdk');
   const credentialProvider = sdk.CredentialProvider.fromDisposableToken({ authToken });
   const logs = new sdk.NoopMomentoLoggerFactory();

@@ -27,7 +27,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { effectLines, loadSettings, putRevocation, type RevocationSettings } from './revoke';
 
 /** The usage text. */
-export const USAGE = `Usage: npm run users -- <command> [--user-pool-id <id>]
+const USAGE = `Usage: npm run users -- <command> [--user-pool-id <id>]
 
   add <username> [--email <email>] [--group <group>]...   create a user; Cognito emails a temporary password
                                                           (with the stack's pool the username is the email)
@@ -52,7 +52,7 @@ export interface UsersIo {
 }
 
 /** Process-backed I/O. */
-export const processIo: UsersIo = {
+const processIo: UsersIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
@@ -67,7 +67,7 @@ export type UsersCommand =
   | { readonly name: 'help' };
 
 /** A command line that cannot be run: exit code 2, with usage. */
-export class UsageError extends Error {
+class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 

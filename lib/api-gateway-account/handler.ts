@@ -65,7 +65,7 @@ export async function ensureCloudWatchRole(
 }
 
 /** Answers CloudFormation at the pre-signed `ResponseURL` (an empty Content-Type, as the URL was signed). */
-export function sendResponse(url: string, response: CloudFormationCustomResourceResponse): Promise<void> {
+function sendResponse(url: string, response: CloudFormationCustomResourceResponse): Promise<void> {
   const body = JSON.stringify(response);
   const request = url.startsWith('https:') ? https.request : http.request;
   return new Promise((resolve, reject) => {

@@ -4,8 +4,19 @@ import authorizerConfig from '../../config/examples/authorizer.config';
 import openConfig from '../../config/examples/open.config';
 import cognitoConfig from '../../config/tvm.config';
 import { MAX_GROUP_LENGTH, MAX_GROUPS, parseGroupList } from '../../common/groups';
-import { ANONYMOUS, identify, principalFrom } from '../../lambda/identity';
+import { ANONYMOUS, identify, type IdentityOptions } from '../../lambda/identity';
 import { cognitoAuthorizer, lambdaAuthorizer, tokenEvent } from '../support/events';
+import type { Principal } from '../../lambda/types';
+
+/** {@link identify} without the reason: the principal, or `undefined` when there is none. */
+const principalFrom = (
+  event: Pick<APIGatewayProxyEvent, 'requestContext'>,
+  auth: AuthConfig,
+  options: IdentityOptions = {},
+): Principal | undefined => {
+  const result = identify(event, auth, options);
+  return 'principal' in result ? result.principal : undefined;
+};
 
 const COGNITO: AuthConfig = validateConfig(cognitoConfig).auth;
 const AUTHORIZER: AuthConfig = validateConfig(authorizerConfig).auth;

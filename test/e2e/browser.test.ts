@@ -16,6 +16,7 @@ import baseConfig from '../../config/tvm.config';
 import { startDevServer, type DevServer } from '../../dev/server';
 import { CHROMIUM_PATH, INSTALL_HINT, chromiumAvailable, launchChromium } from './chromium';
 import { startStaticDemo, type StaticDemo } from './static-demo';
+import { restoreEnv } from '../support/env';
 
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-results', 'demo.png');
 
@@ -122,8 +123,7 @@ if (!available && inCi) {
     await dev?.close();
     await allowed?.close();
     // startDevServer points grpc-js at the fake (CA, proxy, endpoint): give the worker its environment back.
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
+    restoreEnv(savedEnv);
   });
 
   /** A fresh context and the demo page from `origin`, with `params`; resolves once the client is loaded. */

@@ -3,32 +3,14 @@
  * installs the tarball into a brand-new project outside the repository, offline. Each call works on its own
  * copy in a temporary directory, so parallel test files never race on client/dist/.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { offlineNpm } from '../support/offline-npm';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const CLIENT_DIR = path.join(REPO, 'client');
 export const CLIENT_PACKAGE = '@momento-tvm/client';
-
-/** npm with no network, no audit, no update check: these tests must pass offline. */
-function npm(args: readonly string[], cwd: string): string {
-  return execFileSync('npm', [...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      npm_config_offline: 'true',
-      npm_config_audit: 'false',
-      npm_config_fund: 'false',
-      npm_config_update_notifier: 'false',
-      npm_config_loglevel: 'error',
-    },
-    timeout: 90_000,
-  });
-}
 
 export interface PackedClient {
   /** Temporary directory holding everything below; remove it with {@link removePacked}. */
@@ -52,7 +34,7 @@ export function packClient(): PackedClient {
     filter: (src) => !['dist', 'node_modules'].includes(path.relative(CLIENT_DIR, src).split(path.sep)[0] ?? ''),
   });
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(stage, 'node_modules'), 'dir');
-  const out = npm(['pack', '--json', '--pack-destination', workDir], stage);
+  const out = offlineNpm(['pack', '--json', '--pack-destination', workDir], stage);
   // npm prints the JSON report last; the prepack build may print before it.
   const report = JSON.parse(out.slice(out.indexOf('[\n'))) as { filename: string; files: { path: string }[] }[];
   const [entry] = report;
@@ -73,7 +55,7 @@ export function installPacked(packed: PackedClient): string {
     path.join(consumer, 'package.json'),
     JSON.stringify({ name: 'tvm-client-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2),
   );
-  npm(['install', '--ignore-scripts', '--no-package-lock', packed.tarball], consumer);
+  offlineNpm(['install', '--ignore-scripts', '--no-package-lock', packed.tarball], consumer);
   return consumer;
 }
 

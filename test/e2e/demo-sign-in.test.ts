@@ -8,6 +8,7 @@ import baseConfig from '../../config/tvm.config';
 import { startDevServer, type DevServer } from '../../dev/server';
 import { chromiumAvailable, launchChromium } from './chromium';
 import { startStaticDemo, type StaticDemo } from './static-demo';
+import { restoreEnv } from '../support/env';
 
 interface DemoEvent {
   type: 'token' | 'error' | 'auth-error';
@@ -48,8 +49,7 @@ type DemoWindow = { tvmDemo: { events: DemoEvent[]; ready: Promise<unknown> } };
     await browser?.close();
     await dev?.close();
     await demo?.close();
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
+    restoreEnv(savedEnv);
   });
 
   async function open(params: Record<string, string>): Promise<Page> {

@@ -15,28 +15,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Template, Match } from 'aws-cdk-lib/assertions';
+import { offlineNpm } from '../support/offline-npm';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const PACKAGE = 'momento-token-vending-machine';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/momento-AbCdEf';
-
-/** npm with no network, no audit, no update check. */
-function npm(args: readonly string[], cwd: string): string {
-  return execFileSync('npm', [...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      npm_config_offline: 'true',
-      npm_config_audit: 'false',
-      npm_config_fund: 'false',
-      npm_config_update_notifier: 'false',
-      npm_config_loglevel: 'error',
-    },
-    timeout: 90_000,
-  });
-}
 
 /** Runs `node <args>`; on failure the error carries what the command printed. */
 function run(args: readonly string[], cwd: string): void {
@@ -99,9 +82,9 @@ describe('Package: the construct library installed from its tarball into a new C
 
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-construct-package-'));
-    packed = packJson(npm(['pack', '--json', '--pack-destination', work], REPO));
+    packed = packJson(offlineNpm(['pack', '--json', '--pack-destination', work], REPO));
     const zod = packJson(
-      npm(
+      offlineNpm(
         ['pack', '--json', '--ignore-scripts', '--pack-destination', work, path.join(REPO, 'node_modules', 'zod')],
         work,
       ),
@@ -117,7 +100,7 @@ describe('Package: the construct library installed from its tarball into a new C
         dependencies: { [PACKAGE]: `file:../${packed.filename}`, zod: `file:../${zod.filename}` },
       }),
     );
-    npm(['install', '--legacy-peer-deps', '--ignore-scripts'], app);
+    offlineNpm(['install', '--legacy-peer-deps', '--ignore-scripts'], app);
     for (const peer of ['aws-cdk-lib', 'constructs'])
       fs.symlinkSync(path.join(REPO, 'node_modules', peer), path.join(app, 'node_modules', peer), 'dir');
     installed = path.join(app, 'node_modules', PACKAGE);

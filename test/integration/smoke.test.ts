@@ -11,14 +11,14 @@ import cognitoConfig from '../../config/tvm.config';
 import openConfig from '../../config/examples/open.config';
 import { startDevServer, type DevServer } from '../../dev/server';
 import { describeOp, isGranted, nodeHttpSend, run, type MomentoOps } from '../../scripts/smoke';
+import { restoreEnv } from '../support/env';
 
 const ORIGIN = 'http://localhost:5173';
 const savedEnv = { ...process.env };
 
 afterAll(() => {
   // startDevServer points grpc-js at the fake Momento (CA, proxy, endpoint): give the worker its environment back.
-  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-  Object.assign(process.env, savedEnv);
+  restoreEnv(savedEnv);
 });
 
 async function startDev(config: object): Promise<DevServer> {

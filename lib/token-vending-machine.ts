@@ -317,10 +317,18 @@ export class TokenVendingMachine extends Construct {
 }
 
 /**
- * Timeout of the vending function: long enough for the worst ordinary request — two mint attempts (one retry
- * on UNAVAILABLE) and two reads of the key from Secrets Manager, plus a second — so the function answers its own
- * 503 instead of being cut off; at least 10 s, and under API Gateway's 29 s.
+ * What the lookups before a mint may take at most: the revocation GetItem and liveGroups'
+ * AdminListGroupsForUser run at the same time, each page giving up after 1 s, and 100 groups are at most 2 pages.
+ */
+const LOOKUPS_BUDGET_MS = 2000;
+
+/**
+ * Timeout of the vending function: long enough for the worst ordinary request — the revocation / live-group
+ * lookups, two mint attempts (one retry on UNAVAILABLE) and two reads of the key from Secrets Manager, plus a
+ * second — so the function answers its own 503 instead of being cut off; at least 10 s, and under API Gateway's
+ * 29 s.
  */
 export function vendingTimeoutSeconds(deadlineMs: number): number {
-  return Math.min(28, Math.max(10, Math.ceil((2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000) / 1000)));
+  const worstMs = LOOKUPS_BUDGET_MS + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000;
+  return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
 }

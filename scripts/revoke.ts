@@ -20,7 +20,7 @@ import {
   ScanCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { validateConfig } from '../config/schema';
+import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
 import { REVOCATION_ATTRIBUTES as A, revocationExpiry } from '../lambda/revocation';
 
 /** The usage text. */
@@ -69,10 +69,11 @@ export interface RevocationSettings {
 
 /** Reads {@link RevocationSettings} from an operator config file (TS or JSON), validated as at synth. */
 export async function loadSettings(configPath?: string): Promise<RevocationSettings> {
-  const file = path.resolve(configPath ?? path.join(__dirname, '..', 'config', 'tvm.config.ts'));
-  const mod = (await import(file)) as { default?: unknown };
-  const value = (mod.default as { default?: unknown } | undefined)?.default ?? mod.default ?? mod;
-  const c = validateConfig(value);
+  // The one config loader (lib/load-config.ts): the default file is the repository's, a given one is the caller's.
+  const c =
+    configPath === undefined
+      ? loadConfigFile(DEFAULT_CONFIG_FILE, path.join(__dirname, '..'))
+      : loadConfigFile(configPath);
   return {
     cacheSeconds: c.revocation.cacheSeconds,
     maxTokenTtlSeconds: c.token.maxTtlSeconds,

@@ -307,3 +307,25 @@ export async function startSecretsManagerStub(options: SecretsManagerStubOptions
     close: stop,
   };
 }
+
+/**
+ * One stub for the enclosing `describe` block: started before its tests, closed after them, its records
+ * (`reads`, `refused`) cleared before each test. Use it through the handle (`sm.stub`) inside the tests.
+ */
+export function useSecretsManagerStub(options?: SecretsManagerStubOptions): { readonly stub: SecretsManagerStub } {
+  let current: SecretsManagerStub | undefined;
+  beforeAll(async () => {
+    current = await startSecretsManagerStub(options);
+  });
+  afterAll(() => current?.close());
+  beforeEach(() => {
+    current?.reads.splice(0);
+    current?.refused.splice(0);
+  });
+  return {
+    get stub(): SecretsManagerStub {
+      if (current === undefined) throw new Error('the Secrets Manager stub starts in beforeAll: use it inside a test');
+      return current;
+    },
+  };
+}

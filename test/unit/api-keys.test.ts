@@ -12,7 +12,7 @@ import {
 } from '../../authorizers/api-keys';
 import { AuthorizationDenied, AuthorizerUnavailable, type DenyReason } from '../../authorizers/identity';
 import { readSecretString } from '../../common/secret-reader';
-import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
+import { useSecretsManagerStub, type SecretsManagerBehavior } from '../support/secrets-manager-stub';
 
 // Wrap timingSafeEqual (still the real one) so the tests can see which comparisons are made.
 jest.mock('node:crypto', () => {
@@ -241,32 +241,24 @@ describe('Function: createApiKeyStore', () => {
 
 describe("Function: createApiKeyStore over readSecretString (the authorizer's wiring)", () => {
   const SECRET_ID = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:tvm/api-keys-AbC';
-  let stub: SecretsManagerStub;
-  beforeAll(async () => {
-    stub = await startSecretsManagerStub();
-  });
-  afterAll(() => stub.close());
-  beforeEach(() => {
-    stub.reads.length = 0;
-    stub.refused.length = 0;
-  });
-  const store = () => createApiKeyStore(() => readSecretString(SECRET_ID, { env: stub.env }));
+  const sm = useSecretsManagerStub();
+  const store = () => createApiKeyStore(() => readSecretString(SECRET_ID, { env: sm.stub.env }));
 
   it('reads the table with one signed GetSecretValue and verifies a key against it', async () => {
     // Prepare
     const { key, entry } = generateApiKey('svc-a', ['admins']);
-    stub.set(SECRET_ID, { value: JSON.stringify({ keys: [entry] }) });
+    sm.stub.set(SECRET_ID, { value: JSON.stringify({ keys: [entry] }) });
 
     // Act
     const table = await store().table();
 
     // Assess
     expect(verifyApiKey(table, key)).toEqual({ principalId: 'apikey:svc-a', groups: ['admins'], claims: {} });
-    expect(stub.reads.map((r) => r.secretId)).toEqual([SECRET_ID]);
-    expect(stub.refused).toEqual([]);
+    expect(sm.stub.reads.map((r) => r.secretId)).toEqual([SECRET_ID]);
+    expect(sm.stub.refused).toEqual([]);
   });
 
-  it.each<[string, Parameters<SecretsManagerStub['set']>[1], RegExp, boolean]>([
+  it.each<[string, SecretsManagerBehavior, RegExp, boolean]>([
     ['missing', 'not-found', /^secret-missing: .*does not exist/, false],
     ['throttled', 'throttled', /^secret-unavailable: .*throttled/, true],
     ['a 5xx', 'server-error', /^secret-unavailable: /, true],
@@ -275,7 +267,7 @@ describe("Function: createApiKeyStore over readSecretString (the authorizer's wi
   ])(
     'fails closed with api-keys-unavailable naming the read failure (%s); only a passing one is AuthorizerUnavailable',
     async (_what, behavior, detail, transient) => {
-      stub.set(SECRET_ID, behavior);
+      sm.stub.set(SECRET_ID, behavior);
       const err = await store()
         .table()
         .catch((e: unknown) => e);
@@ -287,7 +279,7 @@ describe("Function: createApiKeyStore over readSecretString (the authorizer's wi
   );
 
   it('refuses a table that is not the documented JSON (api-keys-secret-invalid), without echoing it', async () => {
-    stub.set(SECRET_ID, { value: 'S3CRET-not-json' });
+    sm.stub.set(SECRET_ID, { value: 'S3CRET-not-json' });
     const err = await store()
       .table()
       .catch((e: unknown) => e);

@@ -2,8 +2,8 @@ import { MisconfiguredError, SecretUnavailableError, TvmError } from '../../lamb
 import { secretsManagerKeySource, staticKeySource } from '../../lambda/momento/key-source';
 import {
   startSecretsManagerStub,
+  useSecretsManagerStub,
   type SecretsManagerBehavior,
-  type SecretsManagerStub,
 } from '../support/secrets-manager-stub';
 
 const SECRET_ID = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:tvm/key-AbCdEf';
@@ -19,18 +19,10 @@ async function rejection(p: Promise<unknown>): Promise<TvmError> {
 }
 
 describe('Function: secretsManagerKeySource', () => {
-  let stub: SecretsManagerStub;
-  beforeAll(async () => {
-    stub = await startSecretsManagerStub();
-  });
-  afterAll(() => stub.close());
-  beforeEach(() => {
-    stub.reads.length = 0;
-    stub.refused.length = 0;
-  });
-  const answer = (behavior: SecretsManagerBehavior) => stub.set(SECRET_ID, behavior);
+  const sm = useSecretsManagerStub();
+  const answer = (behavior: SecretsManagerBehavior) => sm.stub.set(SECRET_ID, behavior);
   const source = (extra: Partial<Parameters<typeof secretsManagerKeySource>[0]> = {}) =>
-    secretsManagerKeySource({ secretId: SECRET_ID, env: stub.env, ...extra });
+    secretsManagerKeySource({ secretId: SECRET_ID, env: sm.stub.env, ...extra });
 
   it('reads the raw key (trimmed) with a signed GetSecretValue carrying the session token', async () => {
     // Prepare
@@ -41,9 +33,9 @@ describe('Function: secretsManagerKeySource', () => {
 
     // Assess: the stub verified target, session token and signature before answering.
     expect(key).toBe(KEY);
-    expect(stub.refused).toEqual([]);
-    expect(stub.reads).toEqual([expect.objectContaining({ secretId: SECRET_ID, region: 'us-west-2' })]);
-    expect(stub.reads[0]?.signedHeaders).toEqual(expect.arrayContaining(['x-amz-security-token', 'x-amz-target']));
+    expect(sm.stub.refused).toEqual([]);
+    expect(sm.stub.reads).toEqual([expect.objectContaining({ secretId: SECRET_ID, region: 'us-west-2' })]);
+    expect(sm.stub.reads[0]?.signedHeaders).toEqual(expect.arrayContaining(['x-amz-security-token', 'x-amz-target']));
   });
 
   it('accepts the JSON form {"apiKey": "..."}', async () => {
@@ -54,14 +46,14 @@ describe('Function: secretsManagerKeySource', () => {
   it('reads region, credentials and endpoint from process.env on each read', async () => {
     // Prepare
     const saved = { ...process.env };
-    Object.assign(process.env, stub.env);
+    Object.assign(process.env, sm.stub.env);
     answer({ value: KEY });
     try {
       // Act
       const key = await secretsManagerKeySource({ secretId: SECRET_ID }).getKey();
       // Assess
       expect(key).toBe(KEY);
-      expect(stub.reads).toHaveLength(1);
+      expect(sm.stub.reads).toHaveLength(1);
     } finally {
       process.env = saved;
     }
@@ -72,7 +64,7 @@ describe('Function: secretsManagerKeySource', () => {
     const keys = source();
     await keys.getKey();
     await keys.getKey();
-    expect(stub.reads).toHaveLength(1);
+    expect(sm.stub.reads).toHaveLength(1);
   });
 
   it('reads again after invalidate() and returns the new value', async () => {
@@ -88,7 +80,7 @@ describe('Function: secretsManagerKeySource', () => {
 
     // Assess
     expect(key).toBe('new-key');
-    expect(stub.reads).toHaveLength(2);
+    expect(sm.stub.reads).toHaveLength(2);
   });
 
   it('shares one request between concurrent first reads (single-flight)', async () => {
@@ -101,7 +93,7 @@ describe('Function: secretsManagerKeySource', () => {
 
     // Assess
     expect(results).toEqual(Array(5).fill(KEY));
-    expect(stub.reads).toHaveLength(1);
+    expect(sm.stub.reads).toHaveLength(1);
   });
 
   it('does not let a read started before invalidate() repopulate the cache', async () => {
@@ -118,7 +110,7 @@ describe('Function: secretsManagerKeySource', () => {
 
     // Assess
     expect(key).toBe('new-key');
-    expect(stub.reads).toHaveLength(2);
+    expect(sm.stub.reads).toHaveLength(2);
   });
 
   it('does not cache failures', async () => {
@@ -209,10 +201,10 @@ describe('Function: secretsManagerKeySource', () => {
   it('refuses credentials the stub does not know (the signature is checked): 500 secret-unreadable', async () => {
     answer({ value: KEY });
     const e = await rejection(
-      source({ env: { ...stub.env, AWS_SECRET_ACCESS_KEY: 'wrong-secret-access-key' } }).getKey(),
+      source({ env: { ...sm.stub.env, AWS_SECRET_ACCESS_KEY: 'wrong-secret-access-key' } }).getKey(),
     );
     expect(e).toMatchObject({ status: 500, code: 'secret-unreadable' });
-    expect(stub.refused).toEqual(['signature mismatch']);
+    expect(sm.stub.refused).toEqual(['signature mismatch']);
   });
 
   it('refuses a missing secret id', () => {

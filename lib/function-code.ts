@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AssetHashType, DockerImage, type ILocalBundling, aws_lambda as lambda } from 'aws-cdk-lib';
 import { FUNCTION_CONFIG_FILE, sealFileOf } from '../common/function-config';
-import { sealPolicy } from '../config/seal';
+import { sealPolicy, type SealedPolicy } from '../config/seal';
 import { ENTRIES, buildFunctionSync, type FunctionName } from './bundling';
 
 /** Where the package ships a prebuilt bundle of `name` (dist/lib/ → dist/functions/<name>/). */
@@ -42,26 +42,25 @@ function bundleDir(name: FunctionName): string {
 }
 
 /**
- * Copies the bundle (and its source map) and writes the policy. Its fields are part of CDK's asset cache key, so
- * two functions with different policies never share a staged asset.
+ * Copies the bundle (and its source map) and writes the sealed policy. Its fields are part of CDK's asset cache
+ * key, so two functions with different policies never share a staged asset.
  */
 class StageFunction implements ILocalBundling {
   constructor(
     readonly functionName: FunctionName,
-    /** `JSON.stringify` of the validated policy; undefined for a function that reads none. */
-    readonly policyJson: string | undefined,
+    /** The validated policy's text and its seal (config/seal.ts); undefined for a function that reads none. */
+    readonly policy: SealedPolicy | undefined,
   ) {}
 
   tryBundle(outputDir: string): boolean {
     const from = bundleDir(this.functionName);
     for (const file of ['index.js', 'index.js.map'])
       if (fs.existsSync(path.join(from, file))) fs.copyFileSync(path.join(from, file), path.join(outputDir, file));
-    if (this.policyJson !== undefined) {
-      // Validated and sealed (config/seal.ts): the vending function checks the seal at cold start instead of
-      // re-validating with zod; the authorizer re-validates its auth section and ignores the seal.
-      const { text, seal } = sealPolicy(JSON.parse(this.policyJson));
-      fs.writeFileSync(path.join(outputDir, FUNCTION_CONFIG_FILE), text);
-      fs.writeFileSync(path.join(outputDir, sealFileOf(FUNCTION_CONFIG_FILE)), seal);
+    if (this.policy !== undefined) {
+      // The vending function checks the seal at cold start instead of re-validating with zod; the authorizer
+      // re-validates its auth section and ignores the seal.
+      fs.writeFileSync(path.join(outputDir, FUNCTION_CONFIG_FILE), this.policy.text);
+      fs.writeFileSync(path.join(outputDir, sealFileOf(FUNCTION_CONFIG_FILE)), this.policy.seal);
     }
     return true;
   }
@@ -78,7 +77,7 @@ export function functionCode(name: FunctionName, policy?: object): lambda.Code {
   return lambda.Code.fromAsset(fs.existsSync(prebuilt) ? prebuilt : path.dirname(ENTRIES[name]), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
-      local: new StageFunction(name, policy === undefined ? undefined : JSON.stringify(policy)),
+      local: new StageFunction(name, policy === undefined ? undefined : sealPolicy(policy)),
       // Never used: the local bundler always stages the asset (or throws). CDK requires an image.
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-slim'),
     },

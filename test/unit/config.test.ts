@@ -62,7 +62,7 @@ describe('Function: validateConfig', () => {
 
     // Assess
     expect(resolved.tiers.length).toBeGreaterThan(0);
-    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 });
+    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true });
     expect(resolved.logLevel).toBe('INFO');
     expect(resolved.tracing).toBe(false);
     expect(resolved.momento.deadlineMs).toBe(3000);
@@ -81,8 +81,13 @@ describe('Function: validateConfig', () => {
       token: { defaultTtlSeconds: 3600, maxTtlSeconds: 3600 },
       cors: { allowOrigins: ['https://app.example.com'] },
       throttling: { rateLimit: 10, burstLimit: 20 },
-      momento: { endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com', secret: { create: true }, deadlineMs: 3000 },
-      tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
+      momento: {
+        endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com',
+        secret: { create: true },
+        deadlineMs: 3000,
+        mintsPerSecond: 5,
+      },
+      tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true },
       revocation: { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
       logLevel: 'INFO',
       tracing: false,
@@ -112,7 +117,7 @@ describe('Function: validateConfig', () => {
       forwardClaims: [],
     });
     expect(resolved.token).toEqual({ defaultTtlSeconds: 3600, maxTtlSeconds: 7200 });
-    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 5, minRemainingFraction: 0.5 });
+    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 5, minRemainingFraction: 0.5, fleet: true });
     expect(resolved.throttling).toEqual({ rateLimit: 10, burstLimit: 20 });
   });
 

@@ -6,7 +6,7 @@
  * A wrapper of the `call` port the DynamoDB adapters already take (lambda/revocation-dynamodb.ts,
  * lambda/fleet-tokens.ts), so neither adapter knows about the other; docs/decisions.md, "Fleet token cache".
  */
-import { DYNAMODB, type AwsJsonCall } from '../common/aws';
+import { AwsCallError, DYNAMODB, type AwsJsonCall } from '../common/aws';
 
 type Call = (call: AwsJsonCall) => Promise<unknown>;
 type AttributeValue = Record<string, unknown>;
@@ -119,7 +119,11 @@ async function batchGet(call: Call, groups: Pending[][]): Promise<void> {
       open = open.filter((p) => (unprocessed[p.body.TableName]?.Keys ?? []).some((k) => sameKey(k, p.body.Key)));
     }
   } catch (error) {
-    for (const p of all) p.reject(error);
+    // One table refusing (missing, access denied) must not fail the other table's read: each is asked alone.
+    // A transient failure (timeout, connection) is DynamoDB's as a whole, and every read gets it.
+    if (error instanceof AwsCallError && error.kind === 'permanent')
+      for (const p of all) call(p.call).then(p.resolve, p.reject);
+    else for (const p of all) p.reject(error);
     return;
   }
   for (const p of all)

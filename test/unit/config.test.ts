@@ -80,7 +80,7 @@ describe('Function: validateConfig', () => {
       ],
       token: { defaultTtlSeconds: 3600, maxTtlSeconds: 3600 },
       cors: { allowOrigins: ['https://app.example.com'] },
-      throttling: { rateLimit: 10, burstLimit: 20 },
+      throttling: { rateLimit: 100, burstLimit: 200 },
       momento: {
         endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com',
         secret: { create: true },
@@ -118,7 +118,7 @@ describe('Function: validateConfig', () => {
     });
     expect(resolved.token).toEqual({ defaultTtlSeconds: 3600, maxTtlSeconds: 7200 });
     expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 5, minRemainingFraction: 0.5, fleet: true });
-    expect(resolved.throttling).toEqual({ rateLimit: 10, burstLimit: 20 });
+    expect(resolved.throttling).toEqual({ rateLimit: 100, burstLimit: 200 });
   });
 
   it('does not write defaults into the operator’s object', () => {

@@ -307,9 +307,9 @@ describe('Construct: TokenVendingMachine — functions', () => {
   );
 
   it.each([
-    [100, 10],
-    [3000, 13],
-    [10000, 27],
+    [100, 12],
+    [3000, 18],
+    [10000, 28],
   ])('sizes the vending timeout for a %i ms mint deadline: %i s', (deadlineMs, seconds) => {
     expect(vendingTimeoutSeconds(deadlineMs)).toBe(seconds);
     const s = synth(
@@ -321,13 +321,13 @@ describe('Construct: TokenVendingMachine — functions', () => {
     });
   });
 
-  it('runs the vending function with 512 MB, 13 s, Powertools settings and the secret id, without a layer', () => {
+  it('runs the vending function with 512 MB, 18 s, Powertools settings and the secret id, without a layer', () => {
     const s = synth(MODES.cognito);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('mints'),
       Handler: 'index.handler',
       MemorySize: 512,
-      Timeout: 13,
+      Timeout: 18,
       ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: Match.absent(),
       Layers: Match.absent(),

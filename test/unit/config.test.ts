@@ -210,6 +210,20 @@ describe('Function: validateConfig', () => {
       /tiers: a user in every group would get 22 distinct statements/,
     ],
     [
+      'a shared tier whose scope uses {sub}',
+      (c) =>
+        (c.tiers[0] = {
+          ...c.tiers[0],
+          shared: true,
+          permissions: [
+            ...c.tiers[0].permissions,
+            { type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'inbox-{sub}' },
+          ],
+        }),
+      /tiers\[0\]\.shared: a shared tier gives all its users one token, so its permissions cannot use \{sub\} or \{claims\.…\} \(permissions\[1\] does\)/,
+    ],
+    ['momento.mintsPerSecond of 0', (c) => (c.momento.mintsPerSecond = 0), /momento\.mintsPerSecond: /],
+    [
       'a token ttl under 60 s',
       (c) => (c.token = { defaultTtlSeconds: 59, maxTtlSeconds: 3600 }),
       /token\.defaultTtlSeconds: .*at least 60 seconds/,

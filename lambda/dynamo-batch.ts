@@ -127,7 +127,8 @@ async function batchGet(call: Call, groups: Pending[][]): Promise<void> {
     return;
   }
   for (const p of all)
-    if (open.includes(p)) p.reject(new UnprocessedKeyError(`${p.body.TableName}: key left unprocessed by BatchGetItem`));
+    if (open.includes(p))
+      p.reject(new UnprocessedKeyError(`${p.body.TableName}: key left unprocessed by BatchGetItem`));
     else p.resolve(found.has(p) ? { Item: found.get(p) } : {});
 }
 

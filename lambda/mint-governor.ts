@@ -34,6 +34,8 @@ export interface MintGovernor {
 export const HEADROOM = 0.9;
 /** How long the fleet pauses after Momento answers RESOURCE_EXHAUSTED. */
 export const SLOW_DOWN_MS = 1000;
+/** How many times one admission gives up a slot it reached too late before it mints anyway. */
+const MAX_RETAKES = 2;
 /** The governor's item in the token table. */
 export const GOVERNOR_ITEM = 'gov#mint';
 
@@ -82,6 +84,8 @@ export function dynamoMintGovernor(options: DynamoMintGovernorOptions): MintGove
   const random = options.random ?? Math.random;
   const timeoutMs = options.timeoutMs ?? GOVERNOR_CALL_TIMEOUT_MS;
   const interval = slotIntervalMs(options.mintsPerSecond);
+  // With sends at most this late, N+1 sends span at least N × interval − tolerance > 1000 ms (interval ≥ 1111/N).
+  const lateTolerance = Math.floor(interval / 2);
   // The latest `next` this container saw: a caller that cannot be served within its bound is refused without a
   // round trip while the backlog it would join is known to be longer.
   let knownNext = 0;
@@ -130,7 +134,11 @@ export function dynamoMintGovernor(options: DynamoMintGovernorOptions): MintGove
           UpdateExpression: 'SET #n = :next, #ttl = :ttl',
           ConditionExpression: 'attribute_not_exists(#n) OR #n < :now',
           ExpressionAttributeNames: { '#n': 'next', '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':next': { N: String(t + interval) }, ':now': { N: String(t) }, ':ttl': ttlValue(t) },
+          ExpressionAttributeValues: {
+            ':next': { N: String(t + interval) },
+            ':now': { N: String(t) },
+            ':ttl': ttlValue(t),
+          },
         });
         knownNext = Math.max(knownNext, t + interval);
         return { slot: t };
@@ -175,13 +183,25 @@ export function dynamoMintGovernor(options: DynamoMintGovernorOptions): MintGove
         options.onUnavailable?.(error);
         return { admitted: true, waitedMs: 0, governed: false };
       }
-      if ('next' in taken) {
-        const backlogMs = taken.next - t;
-        return { admitted: false, backlogMs, retryAfterSeconds: retryAfterFor(backlogMs, random) };
+      for (let retake = 0; ; retake++) {
+        if ('next' in taken) {
+          const backlogMs = taken.next - t;
+          return { admitted: false, backlogMs, retryAfterSeconds: retryAfterFor(backlogMs, random) };
+        }
+        const wait = taken.slot - now();
+        if (wait > 0) await sleep(wait);
+        // A mint sent well after its slot (a slow round trip, a late timer) could land next to the following
+        // slot's: then this slot is given up and a new one taken, so sends stay within LATE_TOLERANCE of their
+        // slots and no one-second window holds more than the budget.
+        if (now() - taken.slot <= lateTolerance || retake >= MAX_RETAKES || now() >= limit)
+          return { admitted: true, waitedMs: Math.max(0, Math.round(now() - t)), governed: true };
+        try {
+          taken = await take(now(), limit);
+        } catch (error) {
+          options.onUnavailable?.(error);
+          return { admitted: true, waitedMs: Math.max(0, Math.round(now() - t)), governed: false };
+        }
       }
-      const wait = taken.slot - now();
-      if (wait > 0) await sleep(wait);
-      return { admitted: true, waitedMs: Math.max(0, Math.round(now() - t)), governed: true };
     },
 
     async slowDown() {

@@ -222,9 +222,12 @@ export class TokenReuse {
     return best;
   }
 
-  /** A per-user token minted before the principal's revocation is never served to them; shared tokens always are. */
-  private usable(req: ReuseRequest, entry: StoredToken): boolean {
-    return req.shared || req.notBefore === undefined || entry.mintedAt >= req.notBefore;
+  /**
+   * A per-user token minted before the principal's revocation is never served to them; shared tokens always are.
+   * `notBefore` has whole-second precision, so a token minted within that second counts as before it.
+   */
+  private usable(req: ReuseRequest, entry: Pick<StoredToken, 'mintedAt'>): boolean {
+    return req.shared || req.notBefore === undefined || Math.floor(entry.mintedAt) > req.notBefore;
   }
 
   private fresh(entry: Pick<StoredToken, 'token' | 'ttlSeconds'>): boolean {
@@ -232,6 +235,8 @@ export class TokenReuse {
   }
 
   private inPreMintWindow(entry: Pick<StoredToken, 'token' | 'ttlSeconds'>): boolean {
-    return entry.token.expiresAt - this.now() < (this.options.minRemainingFraction + PRE_MINT_FRACTION) * entry.ttlSeconds;
+    return (
+      entry.token.expiresAt - this.now() < (this.options.minRemainingFraction + PRE_MINT_FRACTION) * entry.ttlSeconds
+    );
   }
 }

@@ -99,7 +99,9 @@ export function createVendHandler(deps: VendDeps): VendHandler {
   });
   // Everything that decides a token: who (or the shared scope), the statements, the ttl and the tokenId.
   const reuseKey = (principal: Principal, d: Extract<Decision, { outcome: 'granted' }>, hash: string) =>
-    [d.shared ? 'shared' : `${principal.source}:${principal.id ?? ''}`, d.ttlSeconds, hash, d.tokenId ?? ''].join('\u0000');
+    [d.shared ? 'shared' : `${principal.source}:${principal.id ?? ''}`, d.ttlSeconds, hash, d.tokenId ?? ''].join(
+      '\u0000',
+    );
 
   return async (event, context) => {
     const started = performance.now();
@@ -155,7 +157,8 @@ export function createVendHandler(deps: VendDeps): VendHandler {
       const early = live ? undefined : policy.decide(verified, request);
       const earlyHash = early?.outcome === 'granted' ? scopeHash(early.grants) : undefined;
       const earlyKey = early?.outcome === 'granted' ? reuseKey(verified, early, earlyHash!) : undefined;
-      const prefetched = earlyKey !== undefined && early?.outcome === 'granted' ? reuse.prefetch(earlyKey, early.shared) : undefined;
+      const prefetched =
+        earlyKey !== undefined && early?.outcome === 'granted' ? reuse.prefetch(earlyKey, early.shared) : undefined;
       const verdict = await deps.revocation?.check(verified);
       const revoked = (detail: string) =>
         finish(problemResponse('revoked', detail, cors, { requestId }), 'denied', { code: 'revoked' });

@@ -74,8 +74,9 @@ describe('Construct: TokenVendingMachine — two instances in one stack', () => 
         .map((r) =>
           JSON.stringify(
             r.Properties.Dimensions ??
-              (r.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: unknown } } }[])
-                .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.Dimensions] : [])),
+              (r.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: unknown } } }[]).flatMap((m) =>
+                m.MetricStat ? [m.MetricStat.Metric.Dimensions] : [],
+              ),
           ),
         );
     const [da, db] = [dimensions('Internal'), dimensions('Partners')];

@@ -52,7 +52,11 @@ function vending(overrides: Partial<TvmConfig> = {}, containerEnv: Record<string
   const dynamo = coalescingGetItems({ call: raw });
   const keySource = staticKeySource(KEY);
   const { fleet, governor } = fleetFromEnv(config, keySource, { env: containerEnv, call: dynamo });
-  const minter = createGrpcMinter({ keySource, endpoint: config.momento.endpoint, deadlineMs: config.momento.deadlineMs });
+  const minter = createGrpcMinter({
+    keySource,
+    endpoint: config.momento.endpoint,
+    deadlineMs: config.momento.deadlineMs,
+  });
   minters.push(minter);
   const handler = createVendHandler({
     config,
@@ -214,7 +218,11 @@ describe('Fleet token cache (dynalite)', () => {
     // Assess
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(mints() - before).toBe(1);
-    expect(a.telemetry.events[0]).toMatchObject({ tokenSource: 'minted', fleetCache: 'error', governor: 'unavailable' });
+    expect(a.telemetry.events[0]).toMatchObject({
+      tokenSource: 'minted',
+      fleetCache: 'error',
+      governor: 'unavailable',
+    });
     expect(a.telemetry.events[1]).toMatchObject({ tokenSource: 'cached' });
   });
 
@@ -262,8 +270,8 @@ describe('Mint governor (dynalite)', () => {
     expect(admitted.every((a) => a.admitted && a.governed)).toBe(true);
     const times = admitted.map((a) => a.at).sort((x, y) => x - y);
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(5);
-    // 15 slots spaced by the interval: the last is about 14 intervals after the first.
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(14 * slotIntervalMs(5) - 50);
+    // 15 slots spaced by the interval: the last is 14 intervals after the first (less the tolerated lateness).
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(13.5 * slotIntervalMs(5));
   });
 
   it('refuses past the wait bound with a Retry-After computed from the backlog, not a constant', async () => {

@@ -38,7 +38,7 @@ async function vending(nowSeconds?: () => number): Promise<Container> {
 
 describe('token cache on the real wire', () => {
   it('config/tvm.config.ts has the cache on (what this file relies on)', () => {
-    expect(CONFIG.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 });
+    expect(CONFIG.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true });
   });
 
   it('100 concurrent identical requests (same verified identity, same scope) → exactly 1 mint', async () => {

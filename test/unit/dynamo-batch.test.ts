@@ -95,9 +95,15 @@ describe('Function: coalescingGetItems', () => {
     const call = coalescingGetItems({
       call: async (c) => {
         if (c.operation === 'BatchGetItem')
-          throw new AwsCallError('dynamodb.BatchGetItem', 'service', { errorType: 'ResourceNotFoundException', message: 'x' });
+          throw new AwsCallError('dynamodb.BatchGetItem', 'service', {
+            errorType: 'ResourceNotFoundException',
+            message: 'x',
+          });
         if ((c.body as { TableName: string }).TableName === 'fleet')
-          throw new AwsCallError('dynamodb.GetItem', 'service', { errorType: 'ResourceNotFoundException', message: 'x' });
+          throw new AwsCallError('dynamodb.GetItem', 'service', {
+            errorType: 'ResourceNotFoundException',
+            message: 'x',
+          });
         return { Item: { notBefore: { N: '1' } } };
       },
     });

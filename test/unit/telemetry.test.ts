@@ -197,7 +197,14 @@ const EVENTS: [string, IssuanceEvent][] = [
   ],
   [
     'a refusal for the mint budget',
-    { requestId: 'r11', decision: 'denied', status: 429, code: 'mint-budget-exhausted', fleetCache: 'miss', latencyMs: 5 },
+    {
+      requestId: 'r11',
+      decision: 'denied',
+      status: 429,
+      code: 'mint-budget-exhausted',
+      fleetCache: 'miss',
+      latencyMs: 5,
+    },
   ],
   [
     'a stale token served while the governor is unavailable',

@@ -27,9 +27,11 @@ function setup(options: Partial<TokenReuseOptions> & { admission?: Admission; wi
     backlogSeconds: () => 3,
   };
   let n = 0;
-  const mint = jest.fn(
-    async (): Promise<MintedToken> => ({ authToken: `t${++n}`, endpoint: 'momento.test', expiresAt: now + 900 }),
-  );
+  const mint = jest.fn(async (): Promise<MintedToken> => ({
+    authToken: `t${++n}`,
+    endpoint: 'momento.test',
+    expiresAt: now + 900,
+  }));
   const reuse = new TokenReuse({
     cache:
       options.withCache === false
@@ -64,7 +66,12 @@ describe('Class: TokenReuse', () => {
     // Act
     const first = await a.reuse.obtain(REQ, a.mint);
     const second = await a.reuse.obtain(REQ, a.mint);
-    const other = new TokenReuse({ fleet: { ...fleetOf(a.items) }, minRemainingFraction: 0.5, maxWaitMs: 0, nowSeconds: a.now });
+    const other = new TokenReuse({
+      fleet: { ...fleetOf(a.items) },
+      minRemainingFraction: 0.5,
+      maxWaitMs: 0,
+      nowSeconds: a.now,
+    });
     const third = await other.obtain(REQ, a.mint);
 
     // Assess

@@ -5,7 +5,12 @@
  * budget. Whatever the product does about the budget, Momento never serves more than it, every refusal is a 429
  * with Retry-After, and nothing is a 5xx; with reuse switched off ("off", one mint per request) the budget bites.
  */
+import { awsJsonCall } from '../../common/aws';
 import tvmConfig from '../../config/tvm.config';
+import { createLocalFleetTable } from '../../dev/fleet-table';
+import { startLocalRevocationTable, type LocalRevocationTable } from '../../dev/revocation';
+import { coalescingGetItems } from '../../lambda/dynamo-batch';
+import { fleetFromEnv } from '../../lambda/fleet-env';
 import { fakeV2ApiKey, perSecond, type LocalMomento } from '../../dev/fake-momento';
 import { createGrpcMinter, staticKeySource, type GrpcMinter } from '../../lambda/momento';
 import { createVendHandler, type VendDeps } from '../../lambda/vend';
@@ -42,15 +47,22 @@ const CONFIGS = stormConfigs(configFor(tvmConfig));
  * and whatever fleet-wide dependencies the product has (here is where they join the `product` mode).
  */
 function depsFor(mode: StormMode): Pick<VendDeps, 'config'> & Partial<VendDeps> {
-  return { config: CONFIGS[mode] };
+  const config = CONFIGS[mode];
+  if (mode === 'off') return { config };
+  // As lambda/handler.ts wires them: the token table in the (local) DynamoDB, one coalescing call per container.
+  const call = coalescingGetItems({ call: (c) => awsJsonCall({ ...c, env: fleetEnv }) });
+  return { config, ...fleetFromEnv(config, staticKeySource(KEY), { env: fleetEnv, call }) };
 }
 
 let local: LocalMomento;
+let dynamo: LocalRevocationTable;
+let fleetEnv: Record<string, string>;
 beforeAll(async () => {
-  local = await startMomento();
+  [local, dynamo] = await Promise.all([startMomento(), startLocalRevocationTable()]);
+  fleetEnv = await createLocalFleetTable(dynamo.env);
 });
 afterAll(async () => {
-  await local.close();
+  await Promise.all([local.close(), dynamo.close()]);
 });
 
 /** Runs the storm in `mode`; returns every answer and what the fake received. */
@@ -105,6 +117,17 @@ describe.each<StormMode>(['product', 'off'])('a sign-in storm over the mint budg
     expect(answers.some((a) => a.status >= 500)).toBe(false);
     expect(answers.some((a) => a.status === 200)).toBe(true);
   });
+
+  if (mode === 'product')
+    it('fleet reuse and the shared reader tier: readers share one token, and far fewer mints than requests', () => {
+      const readers = answers.filter((a) => a.status === 200 && a.body.tokenId === undefined);
+      expect(readers.length).toBeGreaterThan(0);
+      // One shared token for the whole fleet (at most one per container while the first mint is in flight).
+      expect(new Set(readers.map((a) => a.body.authToken)).size).toBeLessThanOrEqual(CONTAINERS);
+      // Governed: nothing was refused by Momento itself, and the mints are a fraction of the requests.
+      expect(local.fake.received.filter((c) => c.refusedByBudget)).toEqual([]);
+      expect(local.fake.received.length).toBeLessThan(answers.length / 2);
+    });
 
   if (mode === 'off')
     it('one mint per request: the budget bites (the fake refuses, the TVM answers momento-throttled)', () => {

@@ -163,6 +163,8 @@ interface Waiter {
   attemptsLeft: number;
   /** From `refresh()`: wants a new token, not the previous one. */
   readonly forced: boolean;
+  /** Wall clock at the call: a token another tab requested before then is not new to a `refresh()`. */
+  readonly sinceWallMs: number;
 }
 
 /**
@@ -417,7 +419,13 @@ export class TokenVendingClient {
   /** Queues a caller for the next token and starts a request unless one is in flight or backing off. */
   private wait(forced: boolean): Promise<TokenResponse> {
     return new Promise<TokenResponse>((resolve, reject) => {
-      this.waiters.push({ resolve, reject, attemptsLeft: this.maxAttempts, forced });
+      this.waiters.push({
+        resolve,
+        reject,
+        attemptsLeft: this.maxAttempts,
+        forced,
+        sinceWallMs: SYSTEM_CLOCK.wallMs(),
+      });
       if (this.state.name !== 'fetching' && this.state.name !== 'backing-off') void this.attempt();
     });
   }
@@ -476,12 +484,13 @@ export class TokenVendingClient {
   }
 
   /**
-   * Another tab's token: taken when it expires later than the one held (an older one is ignored) and is
-   * still usable. Resolves the waiters, re-arms the refresh timer, and resumes a tab halted by an auth error
+   * Another tab's token: taken when it expires later than the one held (an older one is ignored), is
+   * still usable, and was requested after any pending `refresh()` call. Resolves the waiters, re-arms the refresh timer, and resumes a tab halted by an auth error
    * (the user signed in again elsewhere). True when taken.
    */
   private adopt(shared: SharedToken): boolean {
     if (this.held && expiresAtWallMs(shared) <= expiresAtWallMs(toShared(this.held))) return false;
+    if (this.waiters.some((w) => w.forced && shared.sentAtWallMs < w.sinceWallMs)) return false;
     const held = stampShared(shared, SYSTEM_CLOCK.monotonicMs(), SYSTEM_CLOCK.wallMs());
     if (!this.scheduler.isUsable(held)) return false;
     if (this.state.name === 'fetching') this.state.abort.abort();

@@ -22,7 +22,7 @@ export interface SchedulePolicy {
   readonly refreshFraction: number;
   /** Floor of the refresh delay, never past the token's usable life. */
   readonly minRefreshMs: number;
-  /** Width of the random window before the refresh point, as a fraction of `expiresIn`, in [0, 1). */
+  /** Width of the random window before the refresh point, as a fraction of that point, in [0, 1). */
   readonly refreshJitterFraction: number;
   readonly backoff: Required<BackoffOptions>;
   /** Randomness in [0, 1) for the jitter. */
@@ -191,8 +191,9 @@ export class RefreshScheduler {
 }
 
 /**
- * When to refresh a token of `lifetimeMs`: a uniform pick in the window of `refreshJitterFraction × lifetime`
- * that ends at `refreshFraction × lifetime`, then floored at `minRefreshMs` and capped at `usableMs`.
+ * When to refresh a token of `lifetimeMs`: a uniform pick in `[1 − refreshJitterFraction, 1] × refreshFraction ×
+ * lifetime`, then floored at `minRefreshMs` and capped at `usableMs`. The window is relative to the refresh
+ * point, so a small `refreshFraction` keeps most of its delay.
  *
  * Users who signed in together (a class, a meeting, a page reload after a deploy) would otherwise all refresh
  * at the same instant, every time, and Momento mints only a few tokens per second per account; spreading the
@@ -206,8 +207,8 @@ export function jitteredRefreshAfterMs(
   r: number,
   usableLifeMs: number,
 ): number {
-  const windowMs = policy.refreshJitterFraction * lifetimeMs;
-  const pointMs = policy.refreshFraction * lifetimeMs - Math.min(Math.max(r, 0), 1) * windowMs;
+  const refreshPointMs = policy.refreshFraction * lifetimeMs;
+  const pointMs = refreshPointMs * (1 - policy.refreshJitterFraction * Math.min(Math.max(r, 0), 1));
   return Math.min(Math.max(policy.minRefreshMs, pointMs), usableLifeMs);
 }
 

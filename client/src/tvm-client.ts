@@ -45,10 +45,11 @@ export interface TokenClientOptions {
    */
   readonly minRefreshSeconds?: number;
   /**
-   * Width of the random window before the refresh point, as a fraction of `expiresIn`: each token is
-   * refreshed at a uniform pick in `[refreshFraction − refreshJitter, refreshFraction] × expiresIn` (never
-   * before `minRefreshSeconds`), so clients that signed in together do not all refresh at the same instant.
-   * 0 refreshes exactly at the refresh point. The pick uses `random`.
+   * Width of the random window before the refresh point, as a fraction of that point: each token is
+   * refreshed at a uniform pick in `[(1 − refreshJitter) × refreshFraction, refreshFraction] × expiresIn`
+   * (never before `minRefreshSeconds`), so clients that signed in together do not all refresh at the same
+   * instant; by default between 72 % and 80 %. 0 refreshes exactly at the refresh point. The pick uses
+   * `random`.
    * @default 0.1
    */
   readonly refreshJitter?: number;
@@ -143,7 +144,7 @@ export const DEFAULT_MIN_REFRESH_SECONDS = 5;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Default request timeout. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** Default width of the refresh jitter window, as a fraction of `expiresIn`. */
+/** Default width of the refresh jitter window, as a fraction of the refresh point. */
 export const DEFAULT_REFRESH_JITTER = 0.1;
 
 /** Each state with what only it has. */
@@ -485,8 +486,9 @@ export class TokenVendingClient {
 
   /**
    * Another tab's token: taken when it expires later than the one held (an older one is ignored), is
-   * still usable, and was requested after any pending `refresh()` call. Resolves the waiters, re-arms the refresh timer, and resumes a tab halted by an auth error
-   * (the user signed in again elsewhere). True when taken.
+   * still usable, and was requested after any pending `refresh()` call. Resolves the waiters, re-arms the
+   * refresh timer, and resumes a tab halted by an auth error (the user signed in again elsewhere). True when
+   * taken.
    */
   private adopt(shared: SharedToken): boolean {
     if (this.held && expiresAtWallMs(shared) <= expiresAtWallMs(toShared(this.held))) return false;

@@ -2,7 +2,7 @@
  * Real-browser test of token sharing between tabs (client/README.md, "Tabs"): several pages of one Chromium
  * context load the built client from a tiny server on 127.0.0.1 that also answers `GET /token` and counts the
  * requests. Every page sends its own name as the Authorization value, so the server sees which tab fetched.
- * Tokens live 6 s and are refreshed at 50 % of that (minus up to 10 % jitter), so a refresh comes every ~3 s.
+ * Tokens live 6 s and are refreshed at 50 % of that, minus up to 10 % jitter: a refresh every 2.7 to 3 s.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -160,7 +160,7 @@ if (!available && process.env.CI === 'true') {
     // Two refresh periods: exactly one request each, and every tab moves to the new token.
     for (const round of [2, 3]) {
       await waitForRequests(since + round);
-      await sleep(1_000); // well inside the next period (≥ 2.4 s): any duplicate request would have come by now
+      await sleep(1_000); // well inside the next period (≥ 2.7 s): any duplicate request would have come by now
       expect(requests.length).toBe(since + round);
       await allHold(pages, since + round);
     }

@@ -24,18 +24,18 @@ describe('Function: jitteredRefreshAfterMs', () => {
 
   it.each([
     [0, 80_000], // the refresh point itself
-    [0.5, 75_000],
-    [0.999, 70_010],
+    [0.5, 76_000],
+    [0.999, 72_008],
     [-1, 80_000], // a random() out of range is clamped, never moves the refresh past the refresh point
-    [2, 70_000],
+    [2, 72_000],
   ])('random %f → %i ms for a 100 s token', (r, expected) => {
     expect(jitteredRefreshAfterMs(100_000, policy, r, 95_000)).toBeCloseTo(expected, 6);
   });
 
-  it('stays within [refreshFraction − refreshJitter, refreshFraction] × expiresIn for any draw', () => {
+  it('stays within [1 − refreshJitter, 1] × refreshFraction × expiresIn for any draw', () => {
     for (let r = 0; r < 1; r += 0.01) {
       const ms = jitteredRefreshAfterMs(100_000, policy, r, 95_000);
-      expect(ms).toBeGreaterThan(70_000 - 1e-6);
+      expect(ms).toBeGreaterThan(72_000 - 1e-6);
       expect(ms).toBeLessThanOrEqual(80_000);
     }
   });
@@ -50,7 +50,7 @@ describe('Client: refresh jitter', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
-  it('refreshes at the drawn point, drawn once per token (first draw 0.5 → 75 s of a 100 s token; later draws 0)', async () => {
+  it('refreshes at the drawn point, drawn once per token (first draw 0.5 → 76 s of a 100 s token; later draws 0)', async () => {
     let n = 0;
     const fetch = jest.fn(async () => new Response(JSON.stringify(token(++n)), { status: 200 }));
     const tokens = createTokenClient({
@@ -61,7 +61,7 @@ describe('Client: refresh jitter', () => {
     tokens.start();
     await jest.advanceTimersByTimeAsync(0);
     expect(fetch).toHaveBeenCalledTimes(1);
-    await jest.advanceTimersByTimeAsync(74_900); // many minute-slices and re-checks: the point does not move
+    await jest.advanceTimersByTimeAsync(75_900); // many minute-slices and re-checks: the point does not move
     expect(fetch).toHaveBeenCalledTimes(1);
     await jest.advanceTimersByTimeAsync(200);
     expect(fetch).toHaveBeenCalledTimes(2);

@@ -132,3 +132,32 @@ describe('cdk-nag stays clean with the changes', () => {
     expect(nagFindings(synth(mode === 'waf' ? MODES.waf : baseConfig({ auth: { mode: 'cognito' } })))).toEqual([]);
   });
 });
+
+describe('DashboardUrl: the console host of the partition', () => {
+  const urlIn = (env?: { account: string; region: string }) => {
+    const s = synth(MODES.authorizer, { env });
+    return { value: s.template.toJSON().Outputs.DashboardUrl.Value as unknown, mappings: s.template.toJSON().Mappings };
+  };
+
+  it.each([
+    ['us-west-2', 'https://console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards:name='],
+    ['cn-north-1', 'https://console.amazonaws.cn/cloudwatch/home?region=cn-north-1#dashboards:name='],
+    ['us-gov-west-1', 'https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#dashboards:name='],
+  ])('%s: a literal URL on its partition’s console host', (region, prefix) => {
+    const { value, mappings } = urlIn({ account: '123456789012', region });
+    expect(JSON.stringify(value)).toContain(prefix);
+    expect(mappings?.ConsoleHosts).toBeUndefined();
+  });
+
+  it('a region-agnostic stack looks the host up by AWS::Partition', () => {
+    const { value, mappings } = urlIn(undefined);
+    expect(mappings.ConsoleHosts).toEqual({
+      aws: { Host: 'console.aws.amazon.com' },
+      'aws-cn': { Host: 'console.amazonaws.cn' },
+      'aws-us-gov': { Host: 'console.amazonaws-us-gov.com' },
+    });
+    expect(JSON.stringify(value)).toContain(
+      '"https://",{"Fn::FindInMap":["ConsoleHosts",{"Ref":"AWS::Partition"},"Host"]},"/cloudwatch/home?region=",{"Ref":"AWS::Region"}',
+    );
+  });
+});

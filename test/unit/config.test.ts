@@ -83,7 +83,7 @@ describe('Function: validateConfig', () => {
       throttling: { rateLimit: 10, burstLimit: 20 },
       momento: { endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com', secret: { create: true }, deadlineMs: 3000 },
       tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
-      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
+      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 },
       logLevel: 'INFO',
       tracing: false,
     });

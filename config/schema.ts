@@ -213,7 +213,7 @@ const policyShape = {
    * Revocation records (cognito and authorizer modes): a DynamoDB table the vending function reads before it
    * mints or serves a cached token; `npm run revoke` writes it. A revocation takes effect within `cacheSeconds`
    * (plus the lifetime of Momento tokens already handed out). Open mode has no identity to revoke: ignored there.
-   * @default { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 }
+   * @default { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 }
    */
   revocation: z._default(
     z.strictObject({
@@ -227,13 +227,22 @@ const policyShape = {
        */
       failOpen: z._default(z.boolean(), false),
       /**
-       * Longest lifetime of a caller's credential (Cognito ID token: at most 1 day; your IdP's JWTs; API keys
-       * never expire). A record expires (DynamoDB TTL) after revocation time + this + token.maxTtlSeconds.
-       * @default 86400
+       * Longest a credential issued before a revocation can still be presented, refreshes included (Cognito: the
+       * app client's refresh-token validity, 30 days in the client this stack creates, since a refreshed ID token
+       * keeps its `auth_time`; your IdP's equivalent; API keys never expire). When set, a record expires
+       * (DynamoDB TTL) after revocation time + this + token.maxTtlSeconds. Unset: a record lasts until lifted.
+       * @default undefined (records last until lifted)
        */
-      maxCredentialLifetimeSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(366 * 86400)), 86400),
+      maxCredentialLifetimeSeconds: z.optional(z.number().check(z.int(), z.gte(60), z.lte(366 * 86400))),
+      /**
+       * Seconds `npm run revoke` adds to the operator's clock for `notBefore`, so a clock that runs slow by up
+       * to this still refuses every credential issued up to the revocation (a sign-in within this margin after
+       * it is refused too: sign in again after it).
+       * @default 60
+       */
+      clockMarginSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
     }),
-    { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
+    { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 },
   ),
 };
 

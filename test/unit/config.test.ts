@@ -88,7 +88,7 @@ describe('Function: validateConfig', () => {
         mintsPerSecond: 5,
       },
       tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true },
-      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
+      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 },
       logLevel: 'INFO',
       tracing: false,
     });

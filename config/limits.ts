@@ -33,7 +33,7 @@ export const DEFAULT_STAGE_THROTTLING = { rateLimit: 100, burstLimit: 200 } as c
  * Longest a request waits for a mint slot from the fleet-wide governor before it is answered 429
  * `mint-budget-exhausted`. The vending function's timeout (lib/token-vending-machine.ts) includes it.
  */
-export const MINT_WAIT_MS = 2500;
+export const MINT_WAIT_MS = 4000;
 /** Longest one call to the governor's DynamoDB item may take. */
 export const GOVERNOR_CALL_TIMEOUT_MS = 500;
 /** Most calls one admission makes to the governor's item (lambda/mint-governor.ts). */

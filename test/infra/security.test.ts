@@ -314,8 +314,8 @@ describe('Construct: TokenVendingMachine — functions', () => {
   );
 
   it.each([
-    [100, 12],
-    [3000, 18],
+    [100, 14],
+    [3000, 19],
     [10000, 28],
   ])('sizes the vending timeout for a %i ms mint deadline: %i s', (deadlineMs, seconds) => {
     expect(vendingTimeoutSeconds(deadlineMs)).toBe(seconds);
@@ -328,13 +328,13 @@ describe('Construct: TokenVendingMachine — functions', () => {
     });
   });
 
-  it('runs the vending function with 512 MB, 18 s, Powertools settings and the secret id, without a layer', () => {
+  it('runs the vending function with 512 MB, 19 s, Powertools settings and the secret id, without a layer', () => {
     const s = synth(MODES.cognito);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('mints'),
       Handler: 'index.handler',
       MemorySize: 512,
-      Timeout: 18,
+      Timeout: 19,
       ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: Match.absent(),
       Layers: Match.absent(),

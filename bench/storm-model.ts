@@ -91,17 +91,8 @@ export interface PlannedCall {
   readonly extra: number;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same storm. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seed gives the same storm. */
+export { seededRandom } from '../scripts/seeded-random';
 
 /** Every call of the storm, in time order. */
 export function planStorm(shape: StormShape, random: () => number): PlannedCall[] {

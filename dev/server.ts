@@ -119,7 +119,9 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
   const dataPlane = await (
     await import('./local-momento')
   ).startLocalDataPlane({ allowOrigins: config.cors.allowOrigins });
-  (options.log ?? console.log)(`  local Momento (grpc-web for @gomomento/sdk-web): ${dataPlane.endpoint}`);
+  (options.log ?? console.log)(
+    `  local Momento: ${dataPlane.endpoint} (data plane for the Web SDK and Node SDK; the fake's tokens work here)`,
+  );
   // --- end local Momento ---
   const local = await fake.startLocalMomento({
     authOpsPerSecond: options.mintsPerSecond,

@@ -56,7 +56,7 @@ export async function startNativeFace(core: Core): Promise<NativeFace> {
             write: (b) => call.write(Buffer.from(b)),
             end: (status) => {
               if (status.code === GRPC_STATUS.OK) call.end();
-              else call.destroy(errorOf(status) as Error);
+              else call.emit('error', errorOf(status));
             },
             // No socket of its own to break: a lost connection looks like UNAVAILABLE to a native client.
             reset: () =>

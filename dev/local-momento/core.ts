@@ -174,7 +174,7 @@ export function createCore(options: CoreOptions): Core {
     return `${op.kind === 'topic-publish' ? 'publish to' : 'subscribe to'} topic ${JSON.stringify(op.topic)} in cache ${cache}`;
   };
 
-  /** Authentication, then permission, then the cache's existence (Momento answers in that order). */
+  /** Authentication, then permission, then the cache's existence: a refused caller learns nothing about caches. */
   const check = (metadata: CallMetadata, ops: readonly LocalOperation[]): GrpcStatus | LocalTokenClaims => {
     const auth = authenticate(metadata);
     if (!auth.ok) return auth.status;

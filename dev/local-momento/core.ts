@@ -170,7 +170,7 @@ export function createCore(options: CoreOptions): Core {
   const describe = (op: LocalOperation): string => {
     const cache = JSON.stringify(op.cache);
     if ('key' in op)
-      return `${op.kind === 'cache-read' ? 'read' : 'write'} key ${JSON.stringify(Buffer.from(op.key).toString('utf8'))} in cache ${cache}`;
+      return `${op.kind === 'cache-read' ? 'read' : op.kind === 'cache-write' ? 'write' : 'conditionally write'} key ${JSON.stringify(Buffer.from(op.key).toString('utf8'))} in cache ${cache}`;
     return `${op.kind === 'topic-publish' ? 'publish to' : 'subscribe to'} topic ${JSON.stringify(op.topic)} in cache ${cache}`;
   };
 
@@ -280,7 +280,7 @@ export function createCore(options: CoreOptions): Core {
         if ('code' in req) return fail(req);
         const cache = cacheOf(metadata);
         if (cache === undefined) return noCache;
-        const verdict = check(metadata, [{ kind: 'cache-write', cache, key: req.cache_key }]);
+        const verdict = check(metadata, [{ kind: 'cache-conditional-write', cache, key: req.cache_key }]);
         if (isStatus(verdict)) return fail(verdict);
         const bad = validTtl(req.ttl_milliseconds);
         if (bad) return fail(bad);
@@ -294,7 +294,7 @@ export function createCore(options: CoreOptions): Core {
         if ('code' in req) return fail(req);
         const cache = cacheOf(metadata);
         if (cache === undefined) return noCache;
-        const verdict = check(metadata, [{ kind: 'cache-write', cache, key: req.cache_key }]);
+        const verdict = check(metadata, [{ kind: 'cache-conditional-write', cache, key: req.cache_key }]);
         if (isStatus(verdict)) return fail(verdict);
         const bad = validTtl(req.ttl_milliseconds);
         if (bad) return fail(bad);

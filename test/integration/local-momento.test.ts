@@ -8,6 +8,7 @@
 import * as http from 'node:http';
 import * as cachePb from '@gomomento/generated-types-webtext/dist/cacheclient_pb';
 import * as pubsubPb from '@gomomento/generated-types-webtext/dist/cachepubsub_pb';
+import * as commonPb from '@gomomento/generated-types-webtext/dist/common_pb';
 import { FAKE_ENDPOINT, fakeV2ApiKey, startLocalMomento, type LocalMomento } from '../../dev/fake-momento';
 import { startLocalDataPlane, type LocalDataPlane } from '../../dev/local-momento';
 import { createGrpcMinter, staticKeySource, type GrpcMinter } from '../../lambda/momento';
@@ -129,6 +130,17 @@ async function unary(path: string, message: { serializeBinary(): Uint8Array }, a
 const getRequest = (key: string) => new cachePb._GetRequest().setCacheKey(Buffer.from(key));
 const setRequest = (key: string, value: string) =>
   new cachePb._SetRequest().setCacheKey(Buffer.from(key)).setCacheBody(Buffer.from(value)).setTtlMilliseconds(60_000);
+const setIfNotExistsRequest = (key: string) =>
+  new cachePb._SetIfNotExistsRequest()
+    .setCacheKey(Buffer.from(key))
+    .setCacheBody(Buffer.from('v'))
+    .setTtlMilliseconds(60_000);
+const setIfAbsentRequest = (key: string) =>
+  new cachePb._SetIfRequest()
+    .setCacheKey(Buffer.from(key))
+    .setCacheBody(Buffer.from('v'))
+    .setTtlMilliseconds(60_000)
+    .setAbsent(new commonPb.Absent());
 const publishRequest = (topic: string, text: string) =>
   new pubsubPb._PublishRequest().setCacheName('app').setTopic(topic).setValue(new pubsubPb._TopicValue().setText(text));
 
@@ -336,6 +348,33 @@ describe('enforcement statuses', () => {
       [{ type: 'cache', cache: 'app', role: 'writeonly' }],
       '/cache_client.Scs/Delete',
       new cachePb._DeleteRequest().setCacheKey(Buffer.from('k')),
+      'app',
+      '0',
+    ],
+    [
+      'writeonly refuses a conditional write (SetIfNotExists)',
+      [{ type: 'cache', cache: 'app', role: 'writeonly' }],
+      '/cache_client.Scs/SetIfNotExists',
+      setIfNotExistsRequest('cond-1'),
+      'app',
+      '7',
+    ],
+    [
+      'writeonly and readonly together still refuse a conditional write (SetIf)',
+      [
+        { type: 'cache', cache: 'app', role: 'writeonly' },
+        { type: 'cache', cache: 'app', role: 'readonly' },
+      ],
+      '/cache_client.Scs/SetIf',
+      setIfAbsentRequest('cond-2'),
+      'app',
+      '7',
+    ],
+    [
+      'readwrite allows a conditional write (SetIf)',
+      RW_APP,
+      '/cache_client.Scs/SetIf',
+      setIfAbsentRequest('cond-3'),
       'app',
       '0',
     ],

@@ -228,11 +228,11 @@ export function createGrpcWebHandler(
         'Cache-Control': 'no-store',
       });
       const send = (bytes: Buffer): void => {
-        if (!res.writableEnded) res.write(text ? bytes.toString('base64') : bytes);
+        if (!res.writableEnded && !res.destroyed) res.write(text ? bytes.toString('base64') : bytes);
       };
       const finish = (status: GrpcStatus): void => {
         send(trailerFrame(status));
-        if (!res.writableEnded) res.end();
+        if (!res.writableEnded && !res.destroyed) res.end();
       };
       if (!core.isStreaming(path)) {
         const result = core.unary(path, metadata, read.message);

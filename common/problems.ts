@@ -1,8 +1,8 @@
 /**
  * The one table of problem codes: every `application/problem+json` answer the TVM gives — from the vending
  * function (lambda/http.ts, lambda/errors.ts), from API Gateway's gateway responses (lib/gateway-responses.ts)
- * and from the dev server — takes its status and title from here. The README's error table is checked against
- * it (test/unit/problems.test.ts), so the three cannot drift apart.
+ * and from the dev server — takes its status and title from here. The error table of docs/http-contract.md is
+ * checked against it (test/unit/problems.test.ts), so the three cannot drift apart.
  */
 
 /** One problem code. */

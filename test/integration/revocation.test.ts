@@ -3,7 +3,7 @@
  * through the real vending handler wired as lambda/handler.ts wires it (revocationFromEnv / liveGroupsFromEnv →
  * createVendHandler, the gRPC minter against the fake Momento). The operator CLIs write with the AWS SDK.
  *
- * The scenario of issue 13: alice gets an admin token → is revoked → her next request (a cached token or not)
+ * The scenario: alice gets an admin token → is revoked → her next request (a cached token or not)
  * is 403 `revoked` within the cache bound → lifting restores access; with liveGroups, removing alice from
  * `admins` downgrades her next token. Then the failures: missing table, connection refused, a hang, failOpen.
  *

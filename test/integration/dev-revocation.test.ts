@@ -76,7 +76,6 @@ describe('Dev server: revocation', () => {
       maxCredentialLifetimeSeconds: 86400,
       mode: 'cognito' as const,
       tokenIdClaim: 'sub',
-      issueTimeForwarded: true,
     };
     // The local issuer's ID token has iat = now (whole seconds); revoke one second later so it is "before".
     const code = await revokeCli([`cognito:${sub}`], ddb, { out: (l) => out.push(l), err: (l) => out.push(l) }, env, {

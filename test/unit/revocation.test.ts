@@ -20,8 +20,13 @@ import { dynamoRevocationStore } from '../../lambda/revocation-dynamodb';
 import { liveGroupsFromEnv, revocationFromEnv } from '../../lambda/revocation-env';
 import { createVendHandler } from '../../lambda/vend';
 import tvmConfig from '../../config/tvm.config';
+import authorizerConfig from '../../config/examples/authorizer.config';
+import { createAuthorizer } from '../../authorizers/authorizer';
+import { createJwtVerifier } from '../../authorizers/verify';
+import { identify } from '../../lambda/identity';
 import { cognitoAuthorizer, tokenEvent } from '../support/events';
 import type { Principal } from '../../lambda/types';
+import { JWKS, authorizerAuth, rs256, tokenEvent as authorizerEvent } from './authorizer-fixtures';
 
 const T = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -66,6 +71,42 @@ describe('Function: parseClaimTime / credentialIssuedAt', () => {
     expect(credentialIssuedAt(alice({ auth_time: String(T), iat: 'Thu Jan 01 01:00:00 UTC 2026' }))).toBe(T);
     expect(credentialIssuedAt(alice({ iat: 'Thu Jan 01 01:00:00 UTC 2026' }))).toBe(T + 3600);
     expect(credentialIssuedAt(alice())).toBeUndefined();
+  });
+});
+
+describe('Authorizer mode: the issue time the authorizer forwards reaches the check (issue 17 item 14)', () => {
+  const NOT_BEFORE = T + 1800; // revoked half an hour after the sign-in at T
+  const record = { principal: 'authorizer:user-123', notBefore: NOT_BEFORE };
+  const AUTH = validateConfig(authorizerConfig).auth;
+
+  /** The principal the vending function sees for this JWT payload, through the real authorizer. */
+  async function principalFor(times: Record<string, number | undefined>, forwardClaims: string[]) {
+    const auth = authorizerAuth({ forwardClaims });
+    const verifier = createJwtVerifier(auth, { fetcher: { fetch: () => Promise.reject(new Error('offline')) } });
+    verifier.cacheJwks(JWKS);
+    const allowed = await createAuthorizer({ auth, verifier, log: () => undefined })(
+      authorizerEvent(`Bearer ${rs256(times)}`),
+    );
+    const identified = identify(
+      tokenEvent({ authorizer: { principalId: allowed.principalId, ...allowed.context } }),
+      AUTH,
+    );
+    if (!('principal' in identified)) throw new Error(`not identified: ${identified.refused}`);
+    return identified.principal;
+  }
+
+  it.each([
+    // The refresh of a token signed in before T: new iat, old auth_time. Before: with `iat` forwarded, it passed.
+    ['a refreshed token (auth_time before T, iat after)', { auth_time: T, iat: T + 3000 }, ['iat'], true],
+    ['the same, forwardClaims empty', { auth_time: T, iat: T + 3000 }, [], true],
+    // Before: with nothing forwarded, a new sign-in after T was refused as "no issue time".
+    ['a new sign-in after T', { auth_time: T + 2000, iat: T + 2000 }, [], false],
+    ['an IdP without auth_time: iat before T', { iat: T }, [], true],
+    ['an IdP without auth_time: iat after T (a refresh counts as new)', { iat: T + 3000 }, [], false],
+    ['neither: refused while the record exists', { iat: undefined }, [], true],
+  ])('%s (forwardClaims %j) → refused %p', async (_what, times, forwardClaims, refused) => {
+    const principal = await principalFor(times, forwardClaims);
+    expect(refuses(record, credentialIssuedAt(principal))).toBe(refused);
   });
 });
 

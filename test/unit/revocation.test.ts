@@ -4,7 +4,13 @@
  */
 import { AwsCallError, type AwsJsonCall } from '../../common/aws';
 import { validateConfig } from '../../config/schema';
-import { GroupsLookupError, LiveGroups, cognitoGroupSource, type GroupSource } from '../../lambda/live-groups';
+import {
+  GroupsLookupError,
+  LIVE_GROUPS_BUDGET_MS,
+  LiveGroups,
+  cognitoGroupSource,
+  type GroupSource,
+} from '../../lambda/live-groups';
 import {
   RevocationCheck,
   RevocationCheckError,
@@ -303,11 +309,39 @@ describe('Class: LiveGroups', () => {
     return s;
   };
 
-  it('replaces the token’s groups with the current ones, by cognito:username', async () => {
-    const src = source({ alice: ['members'] });
+  it('replaces the token’s groups with the current ones of the user the token was issued to (by sub)', async () => {
+    const src = source({ a11ce: ['members'], alice: ['admins'] });
     const live = new LiveGroups({ source: src, cacheSeconds: 5 });
     await expect(live.resolve(alice())).resolves.toMatchObject({ id: 'a11ce', groups: ['members'] });
-    expect(src.asked).toEqual(['alice']);
+    // Never by cognito:username ("alice"), which a pool may let another user take.
+    expect(src.asked).toEqual(['a11ce']);
+  });
+
+  it.each([
+    ['no sub claim', { sub: undefined }],
+    ['a quote', { sub: 'a11ce" or sub ^= "' }],
+    ['a backslash', { sub: 'a11ce\\' }],
+    ['a space', { sub: 'a11ce x' }],
+    ['a control character', { sub: 'a11ce\n' }],
+    ['129 characters', { sub: 'a'.repeat(129) }],
+  ])('refuses a token with %s before asking anything (401)', async (_what, claims) => {
+    const src = source({ a11ce: ['members'] });
+    const p = alice();
+    const odd: Principal = { ...p, claims: { ...p.claims, ...claims } as Record<string, string> };
+    if (claims.sub === undefined) delete (odd.claims as Record<string, string>).sub;
+    await expect(new LiveGroups({ source: src, cacheSeconds: 5 }).resolve(odd)).rejects.toMatchObject({
+      code: 'unauthenticated',
+      message: expect.stringMatching(/no usable sub/),
+    });
+    expect(src.asked).toEqual([]);
+  });
+
+  it('keeps one cached lookup per sub', async () => {
+    const src = source({ a11ce: ['members'] });
+    const live = new LiveGroups({ source: src, cacheSeconds: 5, nowMs: () => 0 });
+    await Promise.all([live.resolve(alice()), live.resolve(alice({ 'cognito:username': 'renamed' }))]);
+    await live.resolve(alice());
+    expect(src.asked).toEqual(['a11ce']);
   });
 
   it('a user who no longer exists resolves to undefined (answered 403 revoked)', async () => {
@@ -316,12 +350,12 @@ describe('Class: LiveGroups', () => {
   });
 
   it('caches for cacheSeconds, then asks again', async () => {
-    const groups: Record<string, string[]> = { alice: ['admins'] };
+    const groups: Record<string, string[]> = { a11ce: ['admins'] };
     const src = source(groups);
     let now = 0;
     const live = new LiveGroups({ source: src, cacheSeconds: 5, nowMs: () => now });
     await live.resolve(alice());
-    groups.alice = [];
+    groups.a11ce = [];
     now = 4999;
     await expect(live.resolve(alice())).resolves.toMatchObject({ groups: ['admins'] });
     now = 5000;
@@ -339,7 +373,7 @@ describe('Class: LiveGroups', () => {
 
   it('refuses current groups over the limits, as groups from a token are (never cut short)', async () => {
     // Prepare
-    const p: Principal = { id: 'alice', groups: ['admins'], claims: {}, source: 'cognito' };
+    const p: Principal = { id: 'alice', groups: ['admins'], claims: { sub: 'alice' }, source: 'cognito' };
     const tooLong = source({ alice: ['admins', 'x'.repeat(129)] });
     const tooMany = source({ alice: Array.from({ length: 101 }, (_, i) => `g${i}`) });
 
@@ -363,36 +397,112 @@ describe('Class: LiveGroups', () => {
 });
 
 describe('Function: cognitoGroupSource', () => {
-  it('pages through AdminListGroupsForUser (60 per page), deduplicated, names as Cognito gives them', async () => {
-    const bodies: unknown[] = [];
-    const pages = [
+  const SUB = '0a11ce00-0000-4000-a000-000000000001';
+  const found = (username: string, sub = SUB) => ({
+    Users: [{ Username: username, Attributes: [{ Name: 'sub', Value: sub }] }],
+  });
+
+  it('finds the user by sub (ListUsers), then pages through its AdminListGroupsForUser (60 per page)', async () => {
+    const calls: { operation: string; body: unknown }[] = [];
+    const answers = [
+      found('alice-renamed'),
       { Groups: [{ GroupName: 'admins' }, { GroupName: 'x'.repeat(129) }], NextToken: 'p2' },
       { Groups: [{ GroupName: 'members' }, { GroupName: 'admins' }] },
     ];
     const src = cognitoGroupSource({
       userPoolId: 'us-east-1_AbC',
       call: async (c) => {
-        bodies.push(c.body);
-        expect(c.operation).toBe('AdminListGroupsForUser');
+        calls.push({ operation: c.operation, body: c.body });
         expect(c.service.targetPrefix).toBe('AWSCognitoIdentityProviderService');
-        return pages.shift();
+        return answers.shift();
       },
     });
-    await expect(src.groupsOf('alice')).resolves.toEqual(['admins', 'x'.repeat(129), 'members']);
-    expect(bodies).toEqual([
-      { UserPoolId: 'us-east-1_AbC', Username: 'alice', Limit: 60 },
-      { UserPoolId: 'us-east-1_AbC', Username: 'alice', Limit: 60, NextToken: 'p2' },
+    await expect(src.groupsOf(SUB)).resolves.toEqual(['admins', 'x'.repeat(129), 'members']);
+    expect(calls).toEqual([
+      {
+        operation: 'ListUsers',
+        body: { UserPoolId: 'us-east-1_AbC', Filter: `sub = "${SUB}"`, Limit: 1, AttributesToGet: ['sub'] },
+      },
+      {
+        operation: 'AdminListGroupsForUser',
+        body: { UserPoolId: 'us-east-1_AbC', Username: 'alice-renamed', Limit: 60 },
+      },
+      {
+        operation: 'AdminListGroupsForUser',
+        body: { UserPoolId: 'us-east-1_AbC', Username: 'alice-renamed', Limit: 60, NextToken: 'p2' },
+      },
     ]);
   });
 
-  it('UserNotFoundException → undefined; anything else throws', async () => {
+  it.each([
+    ['no user has the sub', { Users: [] }],
+    ['an answer without users', {}],
+    ['a user whose sub is not the one asked', found('mallory', '0a11ce00-0000-4000-a000-000000000002')],
+    ['a user without a name', { Users: [{ Attributes: [{ Name: 'sub', Value: SUB }] }] }],
+  ])('%s → undefined (the user is gone), and no group lookup', async (_what, answer) => {
+    const operations: string[] = [];
+    const src = cognitoGroupSource({
+      userPoolId: 'p',
+      call: async (c) => {
+        operations.push(c.operation);
+        return answer;
+      },
+    });
+    await expect(src.groupsOf(SUB)).resolves.toBeUndefined();
+    expect(operations).toEqual(['ListUsers']);
+  });
+
+  it('refuses a sub with a quote before building the filter (no call)', async () => {
+    const call = jest.fn();
+    await expect(cognitoGroupSource({ userPoolId: 'p', call }).groupsOf('x" or sub ^= "')).rejects.toThrow(
+      /not a Cognito sub/,
+    );
+    expect(call).not.toHaveBeenCalled();
+  });
+
+  it('keeps ListUsers and every group page within one 2 s budget (the vending timeout counts 2 s)', async () => {
+    // Prepare: each call takes 800 ms of a fake clock; 100 groups are 2 pages
+    let now = 0;
+    const timeouts: [string, number][] = [];
+    const pages = [
+      found('alice'),
+      { Groups: Array.from({ length: 60 }, (_, i) => ({ GroupName: `g${i}` })), NextToken: 'p2' },
+      { Groups: [{ GroupName: 'last' }], NextToken: 'p3' },
+    ];
+    const src = cognitoGroupSource({
+      userPoolId: 'p',
+      nowMs: () => now,
+      call: async (c) => {
+        timeouts.push([c.operation, c.timeoutMs]);
+        now += 800;
+        return pages.shift();
+      },
+    });
+
+    // Act
+    const err = await src.groupsOf(SUB).catch((e: unknown) => e);
+
+    // Assess: 1000, 1000, then what is left (400); the next page is not even asked
+    expect(LIVE_GROUPS_BUDGET_MS).toBe(2000);
+    expect(timeouts).toEqual([
+      ['ListUsers', 1000],
+      ['AdminListGroupsForUser', 1000],
+      ['AdminListGroupsForUser', 400],
+    ]);
+    expect(err).toEqual(expect.objectContaining({ message: expect.stringMatching(/spent its 2000 ms/) }));
+  });
+
+  it('UserNotFoundException (deleted between the calls) → undefined; anything else throws', async () => {
     const notFound = new AwsCallError('x', 'service', { errorType: 'UserNotFoundException', status: 400, message: '' });
-    await expect(
-      cognitoGroupSource({ userPoolId: 'p', call: () => Promise.reject(notFound) }).groupsOf('bob'),
-    ).resolves.toBeUndefined();
+    const then = (err: Error) => async (c: { operation: string }) => {
+      if (c.operation === 'ListUsers') return found('bob');
+      throw err;
+    };
+    await expect(cognitoGroupSource({ userPoolId: 'p', call: then(notFound) }).groupsOf(SUB)).resolves.toBeUndefined();
     const denied = new AwsCallError('x', 'service', { errorType: 'AccessDeniedException', status: 400, message: '' });
+    await expect(cognitoGroupSource({ userPoolId: 'p', call: then(denied) }).groupsOf(SUB)).rejects.toBe(denied);
     await expect(
-      cognitoGroupSource({ userPoolId: 'p', call: () => Promise.reject(denied) }).groupsOf('bob'),
+      cognitoGroupSource({ userPoolId: 'p', call: () => Promise.reject(denied) }).groupsOf(SUB),
     ).rejects.toBe(denied);
   });
 });

@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
 import { REVOCATION_ATTRIBUTES as A, revocationExpiry } from '../lambda/revocation';
+import { requireSupportedNode } from './node-support';
 
 /** The usage text. */
 const USAGE = `Usage: npm run revoke -- <principal> [--reason <text>]
@@ -373,6 +374,7 @@ export async function run(
 }
 
 if (require.main === module) {
+  requireSupportedNode('npm run revoke');
   void run(process.argv.slice(2), (region) => new DynamoDBClient(region ? { region } : {}), processIo).then((code) => {
     process.exitCode = code;
   });

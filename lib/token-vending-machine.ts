@@ -339,8 +339,9 @@ export class TokenVendingMachine extends Construct {
 }
 
 /**
- * What the lookups before a mint may take at most: the revocation GetItem and liveGroups'
- * AdminListGroupsForUser run at the same time, each page giving up after 1 s, and 100 groups are at most 2 pages.
+ * What the lookups before a mint may take at most: the revocation GetItem (1 s) and liveGroups' ListUsers +
+ * AdminListGroupsForUser pages run at the same time; the latter share one 2 s budget (lambda/live-groups.ts
+ * `LIVE_GROUPS_BUDGET_MS`).
  */
 const LOOKUPS_BUDGET_MS = 2000;
 

@@ -34,3 +34,20 @@ export type {
   RefreshingMomentoClientOptions,
   TokenSource,
 } from './momento.js';
+// Topic subscriptions that survive token refresh (client/README.md, "Topic subscriptions").
+export {
+  DEFAULT_MAX_RESUBSCRIBE_ATTEMPTS,
+  FATAL_TOPIC_ERROR_CODES,
+  subscribeWithRefresh,
+  SubscriptionError,
+} from './subscription.js';
+export type {
+  RefreshingSubscription,
+  RefreshingSubscriptionOptions,
+  TopicClientLike,
+  TopicDiscontinuityLike,
+  TopicErrorLike,
+  TopicItemLike,
+  TopicStreamLike,
+  TopicSubscribeCallbacks,
+} from './subscription.js';

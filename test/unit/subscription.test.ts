@@ -1,0 +1,384 @@
+/**
+ * subscribeWithRefresh against a scripted fake TopicClient and a fake token source, with jest's fake timers
+ * (the backoff clock) and a fixed `random`. No network, no SDK.
+ */
+import {
+  subscribeWithRefresh,
+  SubscriptionError,
+  TokenVendingError,
+  type RefreshingSubscriptionOptions,
+  type TokenClientEvent,
+  type TokenResponse,
+  type TopicClientLike,
+  type TopicErrorLike,
+  type TopicItemLike,
+  type TopicSubscribeCallbacks,
+} from '../../client/src/index';
+
+function token(n: number): TokenResponse {
+  return { authToken: `tok-${n}`, expiresAt: 0, expiresIn: 60 } as unknown as TokenResponse;
+}
+
+class FakeTokens {
+  current = token(1);
+  getTokenError: unknown;
+  private readonly listeners = new Set<(event: TokenClientEvent) => void>();
+  getToken(): Promise<TokenResponse> {
+    return this.getTokenError === undefined ? Promise.resolve(this.current) : Promise.reject(this.getTokenError);
+  }
+  subscribe(listener: (event: TokenClientEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  refresh(n: number): void {
+    this.current = token(n);
+    for (const l of this.listeners) l({ type: 'token', token: this.current });
+  }
+  emit(event: TokenClientEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+}
+
+/** One stream the code under test opened. */
+interface FakeStream {
+  readonly authToken: string;
+  readonly callbacks: TopicSubscribeCallbacks;
+  unsubscribed: boolean;
+  item(seq: number, value?: string): void;
+}
+
+function item(seq: number, value = `m${seq}`): TopicItemLike {
+  return { value: () => value, sequenceNumber: () => seq };
+}
+
+function momentoError(code: string): TopicErrorLike {
+  return { errorCode: () => code, message: () => `${code} from fake` };
+}
+
+/**
+ * Every `subscribe` is recorded; `answer` scripts the answer to the next ones (a stream by default), and
+ * `hold` keeps an answer pending until released, to observe the make-before-break window.
+ */
+class FakeTopics {
+  readonly streams: FakeStream[] = [];
+  readonly clientsFor: string[] = [];
+  answers: (TopicErrorLike | 'stream' | 'hold')[] = [];
+  private held: (() => void)[] = [];
+
+  factory = ({ authToken }: { authToken: string }): TopicClientLike => {
+    this.clientsFor.push(authToken);
+    return {
+      subscribe: (_cache, _topic, callbacks) => {
+        const stream: FakeStream = {
+          authToken,
+          callbacks,
+          unsubscribed: false,
+          item: (seq, value) => callbacks.onItem(item(seq, value)),
+        };
+        this.streams.push(stream);
+        const handle = { unsubscribe: () => (stream.unsubscribed = true) };
+        const answer = this.answers.shift() ?? 'stream';
+        if (answer === 'stream') return Promise.resolve(handle);
+        if (answer === 'hold') return new Promise((resolve) => this.held.push(() => resolve(handle)));
+        return Promise.resolve(answer);
+      },
+    };
+  };
+
+  release(): void {
+    const next = this.held.shift();
+    if (next === undefined) throw new Error('nothing held');
+    next();
+  }
+
+  get last(): FakeStream {
+    const s = this.streams[this.streams.length - 1];
+    if (s === undefined) throw new Error('no stream');
+    return s;
+  }
+
+  at(i: number): FakeStream {
+    const s = this.streams[i];
+    if (s === undefined) throw new Error(`no stream ${i}`);
+    return s;
+  }
+}
+
+/** Lets promise callbacks run without moving the fake clock. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+function setup(extra: Partial<RefreshingSubscriptionOptions> = {}) {
+  const tokens = new FakeTokens();
+  const topics = new FakeTopics();
+  const received: number[] = [];
+  const gaps: { lastSequenceNumber: number; newSequenceNumber: number }[] = [];
+  const stops: SubscriptionError[] = [];
+  const statuses: unknown[] = [];
+  const sub = subscribeWithRefresh({
+    tokens,
+    createTopicClient: topics.factory,
+    cacheName: 'chat',
+    topicName: 'room',
+    onItem: (i) => received.push(i.sequenceNumber()),
+    onDiscontinuity: (g) => gaps.push(g),
+    onStop: (e) => stops.push(e),
+    onStatus: (s) => statuses.push(s),
+    random: () => 0.5,
+    backoff: { baseMs: 100, maxMs: 1000 },
+    ...extra,
+  });
+  return { tokens, topics, received, gaps, stops, statuses, sub };
+}
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+describe('Function: subscribeWithRefresh', () => {
+  it('opens one stream with the current token and delivers its items in order', async () => {
+    const { topics, received, sub } = setup();
+    await sub.ready;
+    expect(topics.clientsFor).toEqual(['tok-1']);
+    topics.last.item(1);
+    topics.last.item(2);
+    expect(received).toEqual([1, 2]);
+    expect(sub.lastSequenceNumber).toBe(2);
+    expect(topics.last.callbacks.resumeAtSequenceNumber).toBeUndefined();
+  });
+
+  it('moves to a refreshed token make-before-break: the old stream runs until the new one is open', async () => {
+    const { tokens, topics, received, statuses, sub } = setup();
+    await sub.ready;
+    const old = topics.last;
+    old.item(1);
+    old.item(2);
+    topics.answers = ['hold'];
+    tokens.refresh(2);
+    const next = topics.last;
+    expect(next.authToken).toBe('tok-2');
+    expect(next.callbacks.resumeAtSequenceNumber).toBe(3);
+    // Still opening: the old stream keeps delivering and is not closed.
+    old.item(3);
+    await settle();
+    expect(old.unsubscribed).toBe(false);
+    topics.release();
+    await settle();
+    expect(old.unsubscribed).toBe(true);
+    expect(statuses).toContainEqual({ type: 'moved' });
+    // The new stream overlaps (2, 3 again) and continues; the retired one's late items are ignored.
+    next.item(2);
+    next.item(3);
+    next.item(4);
+    old.item(5);
+    next.item(5);
+    expect(received).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('does not open a second stream for a token event carrying the token already in use', async () => {
+    const { tokens, topics, sub } = setup();
+    await sub.ready;
+    tokens.emit({ type: 'token', token: token(1) });
+    await settle();
+    expect(topics.streams).toHaveLength(1);
+  });
+
+  it('drops repeats and items older than the last delivered one', async () => {
+    const { topics, received, sub } = setup();
+    await sub.ready;
+    for (const seq of [1, 2, 2, 1, 3, 3]) topics.last.item(seq);
+    expect(received).toEqual([1, 2, 3]);
+  });
+
+  it('passes on a discontinuity the service reports', async () => {
+    const { topics, gaps, sub } = setup();
+    await sub.ready;
+    topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 4, newSequenceNumber: () => 9 });
+    expect(gaps).toEqual([{ lastSequenceNumber: 4, newSequenceNumber: 9 }]);
+  });
+
+  it('re-subscribes after a dropped stream with jittered backoff, resuming after the last item', async () => {
+    const { topics, received, statuses, sub } = setup();
+    await sub.ready;
+    topics.last.item(1);
+    topics.last.item(2);
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
+    // random 0.5 × ceiling 100 ms.
+    expect(statuses).toContainEqual({ type: 'reconnecting', attempt: 1, delayMs: 50 });
+    await jest.advanceTimersByTimeAsync(49);
+    expect(topics.streams).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(topics.streams).toHaveLength(2);
+    expect(topics.last.callbacks.resumeAtSequenceNumber).toBe(3);
+    topics.last.item(2);
+    topics.last.item(3);
+    expect(received).toEqual([1, 2, 3]);
+  });
+
+  it('treats the SDK ending a stream as a drop, but not a stream it closed itself', async () => {
+    const { tokens, topics, sub } = setup();
+    await sub.ready;
+    tokens.refresh(2);
+    await settle();
+    // The retired first stream ends because it was closed: no reconnect.
+    topics.at(0).callbacks.onSubscriptionEnd();
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(topics.streams).toHaveLength(2);
+    topics.at(1).callbacks.onSubscriptionEnd();
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(topics.streams).toHaveLength(3);
+    expect(topics.last.authToken).toBe('tok-2');
+  });
+
+  it('doubles the backoff ceiling on consecutive failures and stops after maxResubscribeAttempts', async () => {
+    const { topics, stops, statuses, sub } = setup({ maxResubscribeAttempts: 3 });
+    await sub.ready;
+    topics.answers = [
+      momentoError('SERVER_UNAVAILABLE'),
+      momentoError('SERVER_UNAVAILABLE'),
+      momentoError('SERVER_UNAVAILABLE'),
+    ];
+    topics.last.callbacks.onSubscriptionEnd();
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(statuses.filter((s) => (s as { type: string }).type === 'reconnecting')).toEqual([
+      { type: 'reconnecting', attempt: 1, delayMs: 50 },
+      { type: 'reconnecting', attempt: 2, delayMs: 100 },
+      { type: 'reconnecting', attempt: 3, delayMs: 200 },
+    ]);
+    expect(stops).toHaveLength(1);
+    expect(stops[0]).toMatchObject({ reason: 'exhausted', code: 'resubscribe-exhausted' });
+    expect(sub.closed).toBe(true);
+  });
+
+  it('resets the failure count once a re-subscribe opens', async () => {
+    const { topics, statuses, sub } = setup();
+    await sub.ready;
+    topics.answers = [momentoError('SERVER_UNAVAILABLE')];
+    topics.last.callbacks.onSubscriptionEnd();
+    await jest.advanceTimersByTimeAsync(1_000);
+    topics.last.callbacks.onSubscriptionEnd();
+    expect(statuses[statuses.length - 1]).toEqual({ type: 'reconnecting', attempt: 1, delayMs: 50 });
+  });
+
+  it.each(['AUTHENTICATION_ERROR', 'PERMISSION_ERROR'])(
+    'stops without retrying on Momento %s from subscribe',
+    async (code) => {
+      const { topics, stops, sub } = setup();
+      topics.answers = [momentoError(code)];
+      await expect(sub.ready).rejects.toThrow(SubscriptionError);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(topics.streams).toHaveLength(1);
+      expect(stops).toHaveLength(1);
+      expect(stops[0]).toMatchObject({ reason: 'momento', code });
+      expect(stops[0]?.message).toMatch(code);
+    },
+  );
+
+  it('stops on a PERMISSION_ERROR arriving on an open stream, and unsubscribes it', async () => {
+    const { tokens, topics, stops, sub } = setup();
+    await sub.ready;
+    topics.last.callbacks.onError(momentoError('PERMISSION_ERROR'));
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(topics.streams).toHaveLength(1);
+    expect(topics.last.unsubscribed).toBe(true);
+    expect(stops[0]).toMatchObject({ reason: 'momento', code: 'PERMISSION_ERROR' });
+    expect(tokens.listenerCount).toBe(0);
+  });
+
+  it('stops on an auth-error event from the TVM (revoked), closing the stream', async () => {
+    const { tokens, topics, stops, sub } = setup();
+    await sub.ready;
+    const error = new TokenVendingError({ status: 403, code: 'revoked', title: 'Token revoked', kind: 'auth' });
+    tokens.emit({ type: 'auth-error', error });
+    expect(stops[0]).toMatchObject({ reason: 'auth', code: 'revoked' });
+    expect(stops[0]?.cause).toBe(error);
+    expect(topics.last.unsubscribed).toBe(true);
+    expect(sub.closed).toBe(true);
+  });
+
+  it('ignores a transient TVM error event (the token client retries it)', async () => {
+    const { tokens, stops, sub } = setup();
+    await sub.ready;
+    tokens.emit({
+      type: 'error',
+      error: new TokenVendingError({ status: 503, code: 'x', title: 'x', kind: 'transient' }),
+    });
+    expect(stops).toEqual([]);
+    expect(sub.closed).toBe(false);
+  });
+
+  it('stops when getToken is refused with 401 while re-subscribing', async () => {
+    const { tokens, topics, stops, sub } = setup();
+    await sub.ready;
+    tokens.getTokenError = new TokenVendingError({ status: 401, code: 'unauthorized', title: 'x', kind: 'auth' });
+    topics.last.callbacks.onSubscriptionEnd();
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(stops).toHaveLength(1);
+    expect(stops[0]).toMatchObject({ reason: 'auth', code: 'unauthorized' });
+    expect(topics.streams).toHaveLength(1);
+  });
+
+  it('retries a transient getToken failure with backoff', async () => {
+    const { tokens, topics, sub } = setup();
+    await sub.ready;
+    tokens.getTokenError = new TokenVendingError({ status: 0, code: 'network-error', title: 'x', kind: 'transient' });
+    topics.last.callbacks.onSubscriptionEnd();
+    await jest.advanceTimersByTimeAsync(50);
+    expect(topics.streams).toHaveLength(1);
+    tokens.getTokenError = undefined;
+    await jest.advanceTimersByTimeAsync(100);
+    expect(topics.streams).toHaveLength(2);
+  });
+
+  it('close() unsubscribes, stops following tokens and cancels a pending retry', async () => {
+    const { tokens, topics, sub } = setup();
+    await sub.ready;
+    topics.last.callbacks.onSubscriptionEnd();
+    sub.close();
+    await jest.advanceTimersByTimeAsync(60_000);
+    tokens.refresh(2);
+    expect(topics.streams).toHaveLength(1);
+    expect(tokens.listenerCount).toBe(0);
+    expect(sub.closed).toBe(true);
+  });
+
+  it('closes a stream whose subscribe answers after close()', async () => {
+    const { topics, sub } = setup();
+    topics.answers = ['hold'];
+    await settle();
+    sub.close();
+    topics.release();
+    await settle();
+    expect(topics.last.unsubscribed).toBe(true);
+  });
+
+  it('delivers every item exactly once in order across refreshes and drops (scripted stream of 300)', async () => {
+    const { tokens, topics, received, sub } = setup();
+    await sub.ready;
+    let refreshes = 1;
+    for (let seq = 1; seq <= 300; seq++) {
+      if (seq % 75 === 0) {
+        // A refresh: the new stream replays the last few items, then both run briefly.
+        topics.answers = ['hold'];
+        tokens.refresh(++refreshes);
+        const old = topics.at(topics.streams.length - 2);
+        old.item(seq);
+        topics.release();
+        await settle();
+        for (let r = Math.max(1, seq - 3); r <= seq; r++) topics.last.item(r);
+        continue;
+      }
+      if (seq === 150 + 10) {
+        topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
+        await jest.advanceTimersByTimeAsync(1_000);
+        topics.last.item(seq - 1);
+      }
+      topics.last.item(seq);
+    }
+    expect(refreshes).toBe(5);
+    expect(received).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+});

@@ -47,6 +47,7 @@ export type {
   TopicClientLike,
   TopicDiscontinuityLike,
   TopicErrorLike,
+  TopicGap,
   TopicItemLike,
   TopicStreamLike,
   TopicSubscribeCallbacks,

@@ -85,6 +85,14 @@ export class SubscriptionError extends Error {
   }
 }
 
+/** A gap in the stream, see {@link RefreshingSubscriptionOptions.onDiscontinuity}. */
+export interface TopicGap {
+  readonly lastSequenceNumber: number;
+  readonly newSequenceNumber: number;
+  /** True when found here from sequence numbers, false when the service reported it. */
+  readonly detected: boolean;
+}
+
 /** Options of {@link subscribeWithRefresh}. */
 export interface RefreshingSubscriptionOptions {
   /** The TVM client (or anything shaped like it); its `token` events drive the moves. */
@@ -96,10 +104,12 @@ export interface RefreshingSubscriptionOptions {
   /** Each item once, in sequence order as delivered. */
   readonly onItem: (item: TopicItemLike) => void;
   /**
-   * A gap the service reported (messages between the two numbers are lost).
+   * A gap: items after `lastSequenceNumber` and before `newSequenceNumber` are lost. `detected` is false
+   * when the service reported it (a discontinuity), true when a re-opened stream started past the last
+   * delivered item + 1.
    * @default nothing
    */
-  readonly onDiscontinuity?: (gap: { lastSequenceNumber: number; newSequenceNumber: number }) => void;
+  readonly onDiscontinuity?: (gap: TopicGap) => void;
   /**
    * The subscription stopped by itself and will not retry.
    * @default nothing
@@ -144,6 +154,10 @@ interface Stream {
   handle: TopicStreamLike | undefined;
   /** Set when this side closed it, so its end is not mistaken for a drop. */
   retired: boolean;
+  /** Whether it delivered (or skipped as a repeat) an item yet. */
+  seen: boolean;
+  /** Whether the service reported a discontinuity on it. */
+  reportedGap: boolean;
 }
 
 function isStream(result: TopicStreamLike | TopicErrorLike): result is TopicStreamLike {
@@ -225,13 +239,20 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
   const deliver = (stream: Stream, item: TopicItemLike): void => {
     if (closed || stream.retired) return;
     const seq = item.sequenceNumber();
+    const first = !stream.seen;
+    stream.seen = true;
+    // Sequence numbers of a topic are consecutive: a later stream that starts past last + 1 (one opened at
+    // the live end after a drop) lost the items in between, and the service reports nothing in that case.
+    if (first && last !== undefined && seq > last + 1 && !stream.reportedGap) {
+      options.onDiscontinuity?.({ lastSequenceNumber: last, newSequenceNumber: seq, detected: true });
+    }
     // The overlap of two streams during a move, and a stream re-opened at an earlier point, repeat items.
     if (last !== undefined && seq <= last) return;
     last = seq;
     options.onItem(item);
   };
 
-  /** A stream ended without this side asking: re-open with backoff, on the latest token. */
+  /** A stream failed without this side asking: re-open with backoff, on the latest token. */
   const dropped = (stream: Stream): void => {
     if (closed || stream.retired) return;
     stream.retired = true;
@@ -285,7 +306,7 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
   const open = (authToken: string): void => {
     if (closed) return;
     if (active?.token === authToken || pending?.token === authToken) return;
-    const stream: Stream = { token: authToken, handle: undefined, retired: false };
+    const stream: Stream = { token: authToken, handle: undefined, retired: false, seen: false, reportedGap: false };
     // A newer token supersedes one still opening.
     retire(pending);
     pending = stream;
@@ -294,18 +315,22 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
       onItem: (item) => deliver(stream, item),
       onDiscontinuity: (d) => {
         if (closed || stream.retired) return;
+        stream.reportedGap = true;
         options.onDiscontinuity?.({
           lastSequenceNumber: d.lastSequenceNumber(),
           newSequenceNumber: d.newSequenceNumber(),
+          detected: false,
         });
       },
+      // The SDK has already unsubscribed when it reports a stream error: the stream is over.
       onError: (error) => {
         if (closed || stream.retired) return;
         if (!momentoError(error)) dropped(stream);
       },
-      // The SDK retries a lost connection itself; only its end, or an error, is ours to handle.
+      // @gomomento/sdk-web 1.118 re-opens a stream that ended or broke on a network error by itself, resuming
+      // after its last item, and calls onSubscriptionEnd even then; a stream it gives up on ends in onError.
       onConnectionLost: () => undefined,
-      onSubscriptionEnd: () => dropped(stream),
+      onSubscriptionEnd: () => undefined,
       ...(last === undefined ? {} : { resumeAtSequenceNumber: last + 1 }),
     };
     client.subscribe(options.cacheName, options.topicName, callbacks).then(

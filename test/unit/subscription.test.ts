@@ -11,9 +11,14 @@ import {
   type TokenResponse,
   type TopicClientLike,
   type TopicErrorLike,
+  type TopicGap,
   type TopicItemLike,
   type TopicSubscribeCallbacks,
 } from '../../client/src/index';
+import type { TopicClient } from '@gomomento/sdk-web';
+
+/** Compile-time: the pinned Web SDK's `TopicClient` is assignable to the structural type (tsc fails if not). */
+const SDK_TOPIC_CLIENT_FITS: TopicClient extends TopicClientLike ? true : never = true;
 
 function token(n: number): TokenResponse {
   return { authToken: `tok-${n}`, expiresAt: 0, expiresIn: 60 } as unknown as TokenResponse;
@@ -116,7 +121,7 @@ function setup(extra: Partial<RefreshingSubscriptionOptions> = {}) {
   const tokens = new FakeTokens();
   const topics = new FakeTopics();
   const received: number[] = [];
-  const gaps: { lastSequenceNumber: number; newSequenceNumber: number }[] = [];
+  const gaps: TopicGap[] = [];
   const stops: SubscriptionError[] = [];
   const statuses: unknown[] = [];
   const sub = subscribeWithRefresh({
@@ -139,6 +144,10 @@ beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());
 
 describe('Function: subscribeWithRefresh', () => {
+  it('accepts the pinned @gomomento/sdk-web TopicClient (checked by tsc)', () => {
+    expect(SDK_TOPIC_CLIENT_FITS).toBe(true);
+  });
+
   it('opens one stream with the current token and delivers its items in order', async () => {
     const { topics, received, sub } = setup();
     await sub.ready;
@@ -197,7 +206,7 @@ describe('Function: subscribeWithRefresh', () => {
     const { topics, gaps, sub } = setup();
     await sub.ready;
     topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 4, newSequenceNumber: () => 9 });
-    expect(gaps).toEqual([{ lastSequenceNumber: 4, newSequenceNumber: 9 }]);
+    expect(gaps).toEqual([{ lastSequenceNumber: 4, newSequenceNumber: 9, detected: false }]);
   });
 
   it('re-subscribes after a dropped stream with jittered backoff, resuming after the last item', async () => {
@@ -218,19 +227,52 @@ describe('Function: subscribeWithRefresh', () => {
     expect(received).toEqual([1, 2, 3]);
   });
 
-  it('treats the SDK ending a stream as a drop, but not a stream it closed itself', async () => {
+  it('leaves a stream end to the SDK (it re-opens ended streams itself, resuming)', async () => {
+    const { topics, sub } = setup();
+    await sub.ready;
+    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onConnectionLost();
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(topics.streams).toHaveLength(1);
+    expect(topics.last.unsubscribed).toBe(false);
+  });
+
+  it('does not reconnect for an error on a stream it already retired', async () => {
     const { tokens, topics, sub } = setup();
     await sub.ready;
     tokens.refresh(2);
     await settle();
-    // The retired first stream ends because it was closed: no reconnect.
-    topics.at(0).callbacks.onSubscriptionEnd();
+    topics.at(0).callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(10_000);
     expect(topics.streams).toHaveLength(2);
-    topics.at(1).callbacks.onSubscriptionEnd();
+    topics.at(1).callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(10_000);
     expect(topics.streams).toHaveLength(3);
     expect(topics.last.authToken).toBe('tok-2');
+  });
+
+  it('reports a gap it detects when a re-opened stream starts past the last item + 1', async () => {
+    const { topics, gaps, received, sub } = setup();
+    await sub.ready;
+    topics.last.item(1);
+    topics.last.item(2);
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
+    await jest.advanceTimersByTimeAsync(1_000);
+    topics.last.item(6);
+    topics.last.item(7);
+    expect(gaps).toEqual([{ lastSequenceNumber: 2, newSequenceNumber: 6, detected: true }]);
+    expect(received).toEqual([1, 2, 6, 7]);
+  });
+
+  it('does not add a detected gap where the service reported a discontinuity', async () => {
+    const { topics, gaps, sub } = setup();
+    await sub.ready;
+    topics.last.item(1);
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
+    await jest.advanceTimersByTimeAsync(1_000);
+    topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 1, newSequenceNumber: () => 5 });
+    topics.last.item(5);
+    expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 5, detected: false }]);
   });
 
   it('doubles the backoff ceiling on consecutive failures and stops after maxResubscribeAttempts', async () => {
@@ -241,7 +283,7 @@ describe('Function: subscribeWithRefresh', () => {
       momentoError('SERVER_UNAVAILABLE'),
       momentoError('SERVER_UNAVAILABLE'),
     ];
-    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(5_000);
     expect(statuses.filter((s) => (s as { type: string }).type === 'reconnecting')).toEqual([
       { type: 'reconnecting', attempt: 1, delayMs: 50 },
@@ -257,9 +299,9 @@ describe('Function: subscribeWithRefresh', () => {
     const { topics, statuses, sub } = setup();
     await sub.ready;
     topics.answers = [momentoError('SERVER_UNAVAILABLE')];
-    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(1_000);
-    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     expect(statuses[statuses.length - 1]).toEqual({ type: 'reconnecting', attempt: 1, delayMs: 50 });
   });
 
@@ -314,7 +356,7 @@ describe('Function: subscribeWithRefresh', () => {
     const { tokens, topics, stops, sub } = setup();
     await sub.ready;
     tokens.getTokenError = new TokenVendingError({ status: 401, code: 'unauthorized', title: 'x', kind: 'auth' });
-    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(60_000);
     expect(stops).toHaveLength(1);
     expect(stops[0]).toMatchObject({ reason: 'auth', code: 'unauthorized' });
@@ -325,7 +367,7 @@ describe('Function: subscribeWithRefresh', () => {
     const { tokens, topics, sub } = setup();
     await sub.ready;
     tokens.getTokenError = new TokenVendingError({ status: 0, code: 'network-error', title: 'x', kind: 'transient' });
-    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(50);
     expect(topics.streams).toHaveLength(1);
     tokens.getTokenError = undefined;
@@ -336,7 +378,7 @@ describe('Function: subscribeWithRefresh', () => {
   it('close() unsubscribes, stops following tokens and cancels a pending retry', async () => {
     const { tokens, topics, sub } = setup();
     await sub.ready;
-    topics.last.callbacks.onSubscriptionEnd();
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     sub.close();
     await jest.advanceTimersByTimeAsync(60_000);
     tokens.refresh(2);

@@ -9,9 +9,14 @@ export const subOf = (i: number): string => `${(i >>> 0).toString(16).padStart(8
 
 /**
  * A minimal REST API (v1) proxy event for `GET /token` from a browser on localhost:5173, signed in with Cognito
- * and in group `members` (the default config's member tier); claims as the Cognito authorizer passes them.
+ * and in `groups` (default: `members`, the default config's member tier); claims as the Cognito authorizer passes
+ * them (groups comma-separated).
  */
-export function tokenEvent(requestNo: number, sub: string): APIGatewayProxyEvent {
+export function tokenEvent(
+  requestNo: number,
+  sub: string,
+  groups: readonly string[] = ['members'],
+): APIGatewayProxyEvent {
   return {
     resource: '/token',
     path: '/token',
@@ -26,7 +31,7 @@ export function tokenEvent(requestNo: number, sub: string): APIGatewayProxyEvent
     isBase64Encoded: false,
     requestContext: {
       requestId: `bench-${requestNo}`,
-      authorizer: { claims: { sub, 'cognito:groups': 'members', token_use: 'id', aud: BENCH_CLIENT_ID } },
+      authorizer: { claims: { sub, 'cognito:groups': groups.join(','), token_use: 'id', aud: BENCH_CLIENT_ID } },
     },
   } as unknown as APIGatewayProxyEvent;
 }

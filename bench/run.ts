@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --quick]`: issue 6's benchmark. Builds the Lambda bundles exactly as the stack does, then
+ * `npm run bench [-- --quick] [--scenario latency|storm|all] [--check] [--help]`: issue 6's benchmark. Builds the Lambda bundles exactly as the stack does, then
  * prints one table: bundle sizes, cold module-init times (fresh `node` processes, interleaved with a reference
  * handler on the full Momento SDK), cold init + first request, warm latency through the real vending handler
  * against the local fake Momento service over gRPC+TLS, and memory. Loopback only; every child has a time
- * limit. See bench/README.md.
+ * limit. The `storm` scenario (bench/storm.ts) is issue 16's sign-in storm against Momento's mint budget.
+ * See bench/README.md.
  */
 import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,9 +23,66 @@ import { BENCH_CLIENT_ID } from './events';
 import { startLocalJwks, type LocalJwks } from './jwks';
 import { runLatency, type LatencyReport } from './latency';
 import { startLocalServices, type LocalServices } from './services';
+import { runStorm, stormLines } from './storm';
 import { bytes, ms, percentile, spread, verdict, type Row, type Spread } from './stats';
 
-const QUICK = process.argv.includes('--quick');
+const USAGE = `Usage: npm run bench -- [options]
+
+  --scenario <name>   latency: bundle sizes, cold start, warm latency, revocation (issue 6/11 targets)
+                      storm:   sign-in storm against Momento's mint budget, product vs off (issue 16)
+                      all:     both (default)
+  --quick             smaller samples; the storm: 250 users over 15 s instead of 1,000 over 60 s
+  --check             exit 1 when any target of the scenarios run is FAIL (default: report only, exit 0)
+  --containers <n>    storm: vending containers (child processes), 1–32 (default 8)
+  --users <n>         storm: distinct users, 1–100000 (default 1000; 250 with --quick)
+  --seed <n>          storm: seed of its randomness (default 16)
+  -h, --help          this text (nothing runs)`;
+
+/** The command line, or a usage error (exit 2) that says what was wrong. */
+function parseCommandLine() {
+  const fail = (message: string): never => {
+    console.error(`${message}\n\n${USAGE}`);
+    process.exit(2);
+  };
+  let values;
+  try {
+    values = parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        check: { type: 'boolean', default: false },
+        scenario: { type: 'string', default: 'all' },
+        containers: { type: 'string' },
+        users: { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  const whole = (name: string, text: string | undefined, min: number, max: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    return n >= min && n <= max
+      ? n
+      : fail(`--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  };
+  const scenario = values.scenario;
+  if (scenario !== 'latency' && scenario !== 'storm' && scenario !== 'all')
+    fail(`--scenario must be latency, storm or all (got ${JSON.stringify(scenario)})`);
+  return {
+    help: values.help,
+    quick: values.quick,
+    check: values.check,
+    scenarios: scenario === 'all' ? ['latency', 'storm'] : [scenario],
+    containers: whole('containers', values.containers, 1, 32),
+    users: whole('users', values.users, 1, 100_000),
+    seed: whole('seed', values.seed, 0, 2 ** 32 - 1),
+  };
+}
+
+const ARGS = parseCommandLine();
+const QUICK = ARGS.quick;
 /** Issue 11's targets. */
 const TARGET = { vendingBytes: 200_000, coldPathRatio: 0.35, authorizerColdPathMs: 50 } as const;
 const OUT = path.join(ROOT, '.bench');
@@ -195,7 +254,8 @@ function printTable(title: string, rows: Row[]): void {
   for (const r of rows) console.log(line(r));
 }
 
-async function main(): Promise<void> {
+/** Issue 6's table; returns whether a target failed. */
+async function latencyScenario(): Promise<boolean> {
   const started = Date.now();
   const loadBefore = loadavg();
   mkdirSync(OUT, { recursive: true });
@@ -387,10 +447,46 @@ async function main(): Promise<void> {
     for (const [name, n] of topModules(vend, 10)) console.log(`  ${bytes(n).padStart(9)}  ${name}`);
   }
   console.log(`\n(${((Date.now() - started) / 1000).toFixed(1)} s; bundles and metafiles in .bench/)`);
+  return rows.some((r) => r[3] === 'FAIL');
+}
+
+/** Issue 16's storm; returns whether a target failed (or it could not run). */
+async function stormScenario(): Promise<boolean> {
+  const started = Date.now();
+  const loadBefore = loadavg();
+  mkdirSync(OUT, { recursive: true });
+  const report = await runStorm({
+    quick: QUICK,
+    containers: ARGS.containers,
+    users: ARGS.users,
+    seed: ARGS.seed,
+    outDir: OUT,
+    lambdaEnv: LAMBDA_ENV,
+    build,
+  });
+  for (const l of stormLines(report)) console.log(l);
+  console.log(
+    `\n(${((Date.now() - started) / 1000).toFixed(1)} s; load average ${loadBefore} at start, ${loadavg()} at end; ${os.cpus().length} cpus)`,
+  );
+  return report.problem !== undefined || report.targets.some((t) => !t.pass);
+}
+
+async function main(): Promise<void> {
+  if (ARGS.help) {
+    console.log(USAGE);
+    return;
+  }
+  let failed = false;
+  for (const scenario of ARGS.scenarios)
+    failed = (scenario === 'latency' ? await latencyScenario() : await stormScenario()) || failed;
+  if (failed && ARGS.check) {
+    console.error('\n--check: a target failed (FAIL above)');
+    process.exitCode = 1;
+  }
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e: unknown) => {
     console.error(e);
     process.exit(1);

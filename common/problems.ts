@@ -92,6 +92,8 @@ export const PROBLEMS = {
   },
   'momento-throttled': fn(429, TOO_MANY, 1),
   'caller-rate-limited': fn(429, TOO_MANY),
+  // The fleet-wide governor: no mint slot within the wait bound; Retry-After is computed from the backlog.
+  'mint-budget-exhausted': fn(429, TOO_MANY),
   // 500: the TVM is misconfigured or broken; the reason goes to the operator's log only.
   'secret-missing': fn(500, INTERNAL),
   'secret-empty': fn(500, INTERNAL),

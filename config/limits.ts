@@ -21,3 +21,20 @@ export type TopicRole = (typeof TOPIC_ROLES)[number];
 
 /** A placeholder in a permission value: `{sub}` or `{claims.<claim name>}`. */
 export const PLACEHOLDER = /\{(sub|claims\.[A-Za-z0-9_:.-]{1,128})\}/g;
+
+/**
+ * The stage throttle when none is configured: high enough that a sign-in storm reaches the functions (cache hits
+ * are cheap; the mint governor, not the stage, protects Momento's budget), low enough to bound abuse and cost.
+ * docs/capacity.md explains the numbers.
+ */
+export const DEFAULT_STAGE_THROTTLING = { rateLimit: 100, burstLimit: 200 } as const;
+
+/**
+ * Longest a request waits for a mint slot from the fleet-wide governor before it is answered 429
+ * `mint-budget-exhausted`. The vending function's timeout (lib/token-vending-machine.ts) includes it.
+ */
+export const MINT_WAIT_MS = 4000;
+/** Longest one call to the governor's DynamoDB item may take. */
+export const GOVERNOR_CALL_TIMEOUT_MS = 500;
+/** Most calls one admission makes to the governor's item (lambda/mint-governor.ts). */
+export const GOVERNOR_CALLS = 4;

@@ -7,7 +7,14 @@
  */
 import * as z from 'zod/mini';
 import { authSchema, secretRef } from './auth-schema';
-import { CACHE_ROLES, MAX_STATEMENTS, MAX_TTL_SECONDS, PLACEHOLDER, TOPIC_ROLES } from './limits';
+import {
+  CACHE_ROLES,
+  DEFAULT_STAGE_THROTTLING,
+  MAX_STATEMENTS,
+  MAX_TTL_SECONDS,
+  PLACEHOLDER,
+  TOPIC_ROLES,
+} from './limits';
 import { configError, didYouMean, schemaProblems, type ConfigPath, type Problem } from './parse';
 
 export { ConfigError } from './parse';
@@ -25,6 +32,9 @@ export {
 } from './limits';
 
 const ANY_BRACE = /[{}]/;
+
+/** Momento's documented default budget of auth operations (token mints) per second per account. */
+export const DEFAULT_MINTS_PER_SECOND = 5;
 
 // Names Momento accepts for caches and topics: printable, no whitespace, bounded.
 const NAME_RE = /^[A-Za-z0-9_.:\-/@+=]*$/; // empty is minLength's to report
@@ -107,6 +117,13 @@ const tier = z.strictObject({
   permissions: z.array(permission).check(z.minLength(1, 'a tier needs at least one permission')),
   /** Cap on this tier's token lifetime. @default token.maxTtlSeconds */
   maxTtlSeconds: z.optional(ttl()),
+  /**
+   * One token per scope for every user of this tier, fleet-wide, without a per-user `tokenId`: a million readers
+   * cost a few mints an hour instead of one each (docs/capacity.md). Only for permissions without `{sub}` or
+   * `{claims.…}`; revocation still applies per user before the shared token is handed out. A user who also holds a
+   * tier that is not shared gets a token of their own. @default false
+   */
+  shared: z.optional(z.boolean()),
 });
 
 const origin = z.string().check(
@@ -157,6 +174,12 @@ const policyShape = {
     secret: z._default(secretRef, { create: true }),
     /** Deadline for one mint call, in ms (well under API Gateway's 29 s). @default 3000 */
     deadlineMs: z._default(z.number().check(z.int(), z.gte(100), z.lte(10000)), 3000),
+    /**
+     * The account's token-mint budget (Momento's auth operations per second; 5 unless Momento raised it). The
+     * functions never mint faster than this across the whole fleet (docs/capacity.md). Lower it when other apps
+     * share the account. @default 5
+     */
+    mintsPerSecond: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), DEFAULT_MINTS_PER_SECOND),
   }),
   tokenCache: z._default(
     z.strictObject({
@@ -166,8 +189,13 @@ const policyShape = {
       maxEntries: z._default(z.number().check(z.int(), z.gte(1), z.lte(1_000_000)), 10_000),
       /** Serve a cached token only while at least this fraction of its ttl remains. @default 0.5 */
       minRemainingFraction: z._default(z.number().check(z.gte(0.1), z.lte(1)), 0.5),
+      /**
+       * Share cached tokens among all the function's containers through the stack's token table (encrypted under a
+       * key derived from the Momento API key), not only within one container. @default true
+       */
+      fleet: z._default(z.boolean(), true),
     }),
-    { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
+    { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true },
   ),
   /**
    * Per-caller limit on new mints (cache hits are free), per function instance: a verified identity, or the
@@ -185,7 +213,7 @@ const policyShape = {
    * Revocation records (cognito and authorizer modes): a DynamoDB table the vending function reads before it
    * mints or serves a cached token; `npm run revoke` writes it. A revocation takes effect within `cacheSeconds`
    * (plus the lifetime of Momento tokens already handed out). Open mode has no identity to revoke: ignored there.
-   * @default { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 }
+   * @default { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 }
    */
   revocation: z._default(
     z.strictObject({
@@ -199,13 +227,22 @@ const policyShape = {
        */
       failOpen: z._default(z.boolean(), false),
       /**
-       * Longest lifetime of a caller's credential (Cognito ID token: at most 1 day; your IdP's JWTs; API keys
-       * never expire). A record expires (DynamoDB TTL) after revocation time + this + token.maxTtlSeconds.
-       * @default 86400
+       * Longest a credential issued before a revocation can still be presented, refreshes included (Cognito: the
+       * app client's refresh-token validity, 30 days in the client this stack creates, since a refreshed ID token
+       * keeps its `auth_time`; your IdP's equivalent; API keys never expire). When set, a record expires
+       * (DynamoDB TTL) after revocation time + this + token.maxTtlSeconds. Unset: a record lasts until lifted.
+       * @default undefined (records last until lifted)
        */
-      maxCredentialLifetimeSeconds: z._default(z.number().check(z.int(), z.gte(60), z.lte(366 * 86400)), 86400),
+      maxCredentialLifetimeSeconds: z.optional(z.number().check(z.int(), z.gte(60), z.lte(366 * 86400))),
+      /**
+       * Seconds `npm run revoke` adds to the operator's clock for `notBefore`, so a clock that runs slow by up
+       * to this still refuses every credential issued up to the revocation (a sign-in within this margin after
+       * it is refused too: sign in again after it).
+       * @default 60
+       */
+      clockMarginSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
     }),
-    { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
+    { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 },
   ),
 };
 
@@ -216,12 +253,12 @@ const policyShape = {
 const deploymentShape = {
   throttling: z._default(
     z.strictObject({
-      /** Steady-state requests per second for the stage. @default 10 */
-      rateLimit: z._default(z.number().check(z.gte(1), z.lte(10000)), 10),
-      /** Burst for the stage. @default 20 */
-      burstLimit: z._default(z.number().check(z.int(), z.gte(1), z.lte(5000)), 20),
+      /** Steady-state requests per second for the stage. @default 100 */
+      rateLimit: z._default(z.number().check(z.gte(1), z.lte(10000)), DEFAULT_STAGE_THROTTLING.rateLimit),
+      /** Burst for the stage. @default 200 */
+      burstLimit: z._default(z.number().check(z.int(), z.gte(1), z.lte(5000)), DEFAULT_STAGE_THROTTLING.burstLimit),
     }),
-    { rateLimit: 10, burstLimit: 20 },
+    { ...DEFAULT_STAGE_THROTTLING },
   ),
   /** Optional AWS WAF web ACL on the stage. @default off */
   waf: z.optional(
@@ -402,6 +439,14 @@ function crossCheck(input: unknown): Problem[] {
             at(where, `{${m[1]!}} is not in auth.forwardClaims, so it could never be filled`);
       }
     });
+    if (t.shared === true) {
+      const templated = permissions.findIndex((p) => JSON.stringify(p ?? null).match(PLACEHOLDER) !== null);
+      if (templated >= 0)
+        at(
+          ['tiers', i, 'shared'],
+          `a shared tier gives all its users one token, so its permissions cannot use {sub} or {claims.…} (permissions[${templated}] does); make the tier per-user or drop the placeholder`,
+        );
+    }
     if (isTtl(t.maxTtlSeconds) && tokenMax !== undefined && t.maxTtlSeconds > tokenMax)
       at(
         ['tiers', i, 'maxTtlSeconds'],

@@ -22,7 +22,7 @@ import type { ResolvedPolicy } from './schema';
  * digits of the SHA-256 of those files. test/unit/config-seal.test.ts recomputes it and fails with the new value
  * when one of them changes, so a function never accepts a config sealed by a different schema.
  */
-export const CONFIG_SCHEMA_ID = '6a7895656fff1a46';
+export const CONFIG_SCHEMA_ID = 'aeb8daa2aee677b5';
 
 /** The files {@link CONFIG_SCHEMA_ID} is computed from, relative to the repository root, in this order. */
 export const CONFIG_SCHEMA_FILES = ['config/schema.ts', 'config/auth-schema.ts', 'config/limits.ts'] as const;

@@ -32,14 +32,18 @@ export default defineConfig({
       groups: ['readers'],
       permissions: [{ type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' }],
       maxTtlSeconds: 900,
+      // One token for all readers (no {sub} in its scope): a sign-in storm of readers costs a few mints, not one each.
+      shared: true,
     },
   ],
   token: { defaultTtlSeconds: 3600, maxTtlSeconds: 3600 },
   cors: { allowOrigins: ['http://localhost:5173', 'http://localhost:8080'] },
-  throttling: { rateLimit: 10, burstLimit: 20 },
+  throttling: { rateLimit: 100, burstLimit: 200 },
   momento: {
     endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com',
     secret: { create: true },
     deadlineMs: 3000,
+    // The account's token-mint budget (Momento's default); raise it only after Momento raised your limit.
+    mintsPerSecond: 5,
   },
 });

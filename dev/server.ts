@@ -11,7 +11,7 @@
  * `--allow-dev-login` turns it on.
  *
  * Usage: npm run dev -- [--config <file>] [--port 8787] [--demo-port 8080 | --no-demo] [--local-auth]
- *                       [--allow-dev-login]
+ *                       [--allow-dev-login] [--mints-per-second <n>]
  */
 import { randomUUID, createHash } from 'node:crypto';
 import * as http from 'node:http';
@@ -52,6 +52,11 @@ export interface DevServerOptions {
    * anyone, in any group, and mint real tokens with that key. @default false (with the fake it is always on)
    */
   readonly allowDevLogin?: boolean;
+  /**
+   * The embedded fake Momento's account budget: auth operations per second, past which it answers
+   * RESOURCE_EXHAUSTED as Momento does (dev/fake-momento). Ignored with a real key. @default no budget
+   */
+  readonly mintsPerSecond?: number;
   /** Endpoint for a v2 key. @default process.env.MOMENTO_ENDPOINT ?? config.momento.endpoint */
   readonly momentoEndpoint?: string;
   /** Where request lines go. @default console.log */
@@ -105,7 +110,7 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
   const fake = await import('./fake-momento');
   // grpc-js reads the CA path once, when it loads (the fake loads it): set it before anything else.
   Object.assign(process.env, fake.fakeMomentoEnv());
-  const local = await fake.startLocalMomento();
+  const local = await fake.startLocalMomento({ authOpsPerSecond: options.mintsPerSecond });
   Object.assign(process.env, local.env);
   const { createGrpcMinter, staticKeySource } = await import('../lambda/momento');
   const minter = createGrpcMinter({
@@ -452,6 +457,7 @@ async function main(): Promise<void> {
       'local-auth': { type: 'boolean', default: false },
       'no-demo': { type: 'boolean', default: false },
       'allow-dev-login': { type: 'boolean', default: false },
+      'mints-per-second': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -465,6 +471,10 @@ async function main(): Promise<void> {
     demoPort: values['no-demo'] ? -1 : Number(values['demo-port']),
     localAuth: values['local-auth'],
     allowDevLogin: values['allow-dev-login'],
+    mintsPerSecond:
+      values['mints-per-second'] === undefined
+        ? undefined
+        : (await import('./fake-momento')).parseAuthOpsPerSecond(values['mints-per-second']),
   });
   const c = dev.config;
   const lines = [
@@ -520,6 +530,7 @@ const USAGE = `Usage: npm run dev -- [options]
   --no-demo            no demo page
   --local-auth         local issuer even when the config names an existing Cognito pool
   --allow-dev-login    serve GET /dev/login even with a real MOMENTO_API_KEY (mints real tokens for anyone)
+  --mints-per-second <n>  the embedded fake Momento's account budget (Momento's default is 5); past it: 429s
   -h, --help           this text`;
 
 function describe(p: ResolvedConfig['tiers'][number]['permissions'][number]): string {

@@ -63,9 +63,9 @@ export class MomentoError extends TvmError {
   constructor(
     readonly failure: MomentoFailure,
     readonly grpcCode: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
-    super(`momento-${failure}`, FAILURE_MESSAGE[failure], { cause: options?.cause });
+    super(`momento-${failure}`, FAILURE_MESSAGE[failure], options);
   }
 }
 

@@ -4,6 +4,9 @@
  */
 import { readSealedFunctionConfig } from '../common/function-config';
 import { openSealedConfig } from '../config/sealed';
+import { awsJsonCall } from '../common/aws';
+import { coalescingGetItems } from './dynamo-batch';
+import { fleetFromEnv } from './fleet-env';
 import { createGrpcMinter, secretsManagerKeySource } from './momento';
 import { liveGroupsFromEnv, revocationFromEnv } from './revocation-env';
 import { jsonTelemetry } from './telemetry';
@@ -22,13 +25,22 @@ const cognitoClientIds = process.env.TVM_USER_POOL_CLIENT_IDS?.split(',').filter
 if (config.auth.mode === 'cognito' && !cognitoClientIds?.length)
   throw new Error('TVM_USER_POOL_CLIENT_IDS is not set: cognito mode needs the app client ids it accepts');
 
+// One DynamoDB round trip per request: the revocation record and the fleet's cached token are read together.
+const dynamo = coalescingGetItems({ call: awsJsonCall });
 // Revocation and live groups: fail here, at init, when enabled without their table / pool.
-const revocation = revocationFromEnv(config);
+const revocation = revocationFromEnv(config, process.env, dynamo);
 const liveGroups = liveGroupsFromEnv(config);
 
 const telemetry = jsonTelemetry();
+// One key source: the minter's key, and the key the fleet cache's seal is derived from.
+const keySource = secretsManagerKeySource({ secretId });
+const { fleet, governor } = fleetFromEnv(config, keySource, {
+  call: dynamo,
+  onGovernorUnavailable: (error) =>
+    telemetry.note?.('mint governor unavailable', { error: error instanceof Error ? error.name : typeof error }),
+});
 const minter = createGrpcMinter({
-  keySource: secretsManagerKeySource({ secretId }),
+  keySource,
   endpoint: config.momento.endpoint,
   deadlineMs: config.momento.deadlineMs,
   onEvent: (event) => telemetry.note?.('momento connection', { ...event }),
@@ -38,4 +50,13 @@ const minter = createGrpcMinter({
 // prints module init and the whole cold path, init + first request).
 
 /** The Lambda handler for `GET /token`. */
-export const handler = createVendHandler({ config, minter, telemetry, cognitoClientIds, revocation, liveGroups });
+export const handler = createVendHandler({
+  config,
+  minter,
+  telemetry,
+  cognitoClientIds,
+  revocation,
+  liveGroups,
+  fleet,
+  governor,
+});

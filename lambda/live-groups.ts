@@ -4,7 +4,13 @@
  * instead of at ID token expiry. Pure logic against a {@link GroupSource} port; the Cognito adapter below
  * uses the signed client in common/aws (`AdminListGroupsForUser`).
  */
-import { awsJsonCall, AwsCallError, COGNITO_IDENTITY_PROVIDER, type AwsJsonCall } from '../common/aws';
+import {
+  awsJsonCall,
+  AwsCallError,
+  COGNITO_IDENTITY_PROVIDER,
+  regionOfUserPool,
+  type AwsJsonCall,
+} from '../common/aws';
 import { TvmError } from './errors';
 import { LookupCache } from './lookup-cache';
 import { MAX_GROUPS, parseGroupList } from '../common/groups';
@@ -94,6 +100,8 @@ export interface CognitoGroupSourceOptions {
  */
 export function cognitoGroupSource(options: CognitoGroupSourceOptions): GroupSource {
   const call = options.call ?? awsJsonCall;
+  // The pool answers only in its own region, which need not be the function's.
+  const region = regionOfUserPool(options.userPoolId);
   return {
     async groupsOf(username) {
       const groups = new Set<string>();
@@ -103,6 +111,7 @@ export function cognitoGroupSource(options: CognitoGroupSourceOptions): GroupSou
         try {
           page = (await call({
             service: COGNITO_IDENTITY_PROVIDER,
+            ...(region ? { region } : {}),
             operation: 'AdminListGroupsForUser',
             body: {
               UserPoolId: options.userPoolId,

@@ -39,7 +39,10 @@ export type Decision =
       readonly ttlSeconds: number;
       /** Names of the tiers the principal holds. */
       readonly tiers: readonly string[];
+      /** Undefined for a shared decision: one token serves every holder of the scope. */
       readonly tokenId: string | undefined;
+      /** Every tier the principal holds is `shared`: the token is per scope, not per user. */
+      readonly shared: boolean;
     }
   | {
       readonly outcome: 'denied';
@@ -134,7 +137,16 @@ export class PolicyEngine {
       ttlSeconds = request.ttlSeconds;
     }
 
-    return { outcome: 'granted', grants: narrowed, ttlSeconds, tiers: tierNames, tokenId: tokenIdOf(principal) };
+    // Shared only when every tier held is: a per-user tier's statements must not reach other users' tokens.
+    const shared = tiers.every((t) => t.shared === true);
+    return {
+      outcome: 'granted',
+      grants: narrowed,
+      ttlSeconds,
+      tiers: tierNames,
+      tokenId: shared ? undefined : tokenIdOf(principal),
+      shared,
+    };
   }
 }
 

@@ -3,7 +3,7 @@
  * (lambda/handler.ts; the integration tests call the same functions with a local environment).
  * Both read AWS through common/aws: a signed request on a keep-alive socket, no SDK client loaded at init.
  */
-import { awsJsonCall } from '../common/aws';
+import { awsJsonCall, type AwsJsonCall } from '../common/aws';
 import type { ResolvedPolicy } from '../config/schema';
 import { cognitoGroupSource, LiveGroups } from './live-groups';
 import { RevocationCheck } from './revocation';
@@ -17,14 +17,18 @@ type Env = Readonly<Record<string, string | undefined>>;
  *
  * @throws Error when revocation is enabled and the table is not named (fail at init, loudly)
  */
-export function revocationFromEnv(config: ResolvedPolicy, env: Env = process.env): RevocationCheck | undefined {
+export function revocationFromEnv(
+  config: ResolvedPolicy,
+  env: Env = process.env,
+  call: (c: AwsJsonCall) => Promise<unknown> = (c) => awsJsonCall({ ...c, env }),
+): RevocationCheck | undefined {
   const rc = config.revocation;
   if (!rc.enabled || config.auth.mode === 'open') return undefined;
   const tableName = env.TVM_REVOCATION_TABLE;
   if (!tableName)
     throw new Error('TVM_REVOCATION_TABLE is not set: revocation is enabled but the function has no table to check');
   return new RevocationCheck({
-    store: dynamoRevocationStore({ tableName, call: (c) => awsJsonCall({ ...c, env }) }),
+    store: dynamoRevocationStore({ tableName, call }),
     cacheSeconds: rc.cacheSeconds,
     failOpen: rc.failOpen,
   });

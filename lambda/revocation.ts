@@ -14,9 +14,9 @@ import type { Principal } from './types';
 export interface RevocationRecord {
   /** `<source>:<id>`, e.g. `cognito:0f2c…` or `authorizer:user-42`. */
   readonly principal: string;
-  /** Epoch seconds: credentials issued before this are refused. */
+  /** Epoch seconds: credentials issued at or before this are refused. */
   readonly notBefore: number;
-  /** Epoch seconds: DynamoDB's TTL deletes the record after this (revocation time + longest lifetimes). */
+  /** Epoch seconds: DynamoDB's TTL deletes the record after this; absent, the record lasts until lifted. */
   readonly expiresAt?: number;
 }
 
@@ -71,11 +71,13 @@ export function credentialIssuedAt(principal: Pick<Principal, 'claims'>): number
 }
 
 /**
- * Whether a record refuses a credential issued at `issuedAt`. A credential with no usable issue time is refused
- * while any record exists (API keys, IdPs whose `iat` is not forwarded): refusing is the safe reading.
+ * Whether a record refuses a credential issued at `issuedAt`: issued at or before `notBefore`. Claim times are
+ * whole seconds, so a sign-in in the same second as the revocation may have happened before it: refused too.
+ * A credential with no usable issue time is refused while any record exists (API keys, IdPs whose `iat` is not
+ * forwarded): refusing is the safe reading.
  */
 export const refuses = (record: RevocationRecord | undefined, issuedAt: number | undefined): boolean =>
-  record !== undefined && (issuedAt === undefined || issuedAt < record.notBefore);
+  record !== undefined && (issuedAt === undefined || issuedAt <= record.notBefore);
 
 /** What the check found for one request. */
 export type RevocationVerdict =
@@ -142,17 +144,22 @@ export class RevocationCheck {
 export const REVOCATION_ATTRIBUTES = {
   /** Partition key (S): `<source>:<id>`. */
   principal: 'principal',
-  /** N, epoch seconds: credentials issued before this are refused. */
+  /** N, epoch seconds: credentials issued at or before this are refused. */
   notBefore: 'notBefore',
   /** N, epoch seconds: the table's TTL attribute. */
   expiresAt: 'expiresAt',
 } as const;
 
 /**
- * When a record written at `revokedAt` may be deleted: after every credential issued before it has expired
- * (`maxCredentialLifetimeSeconds`) and every token minted from one has too (`maxTokenTtlSeconds`).
+ * When a record written at `revokedAt` may be deleted: after every credential issued before it can no longer be
+ * presented (`maxCredentialLifetimeSeconds`, refreshes included) and every token minted from one has expired
+ * (`maxTokenTtlSeconds`). Undefined (no TTL: the record lasts until lifted) when the credential lifetime is not
+ * configured, since a Cognito refresh token keeps an old `auth_time` alive for its whole validity.
  */
 export const revocationExpiry = (
   revokedAt: number,
-  lifetimes: { maxCredentialLifetimeSeconds: number; maxTokenTtlSeconds: number },
-): number => Math.ceil(revokedAt) + lifetimes.maxCredentialLifetimeSeconds + lifetimes.maxTokenTtlSeconds;
+  lifetimes: { maxCredentialLifetimeSeconds?: number; maxTokenTtlSeconds: number },
+): number | undefined =>
+  lifetimes.maxCredentialLifetimeSeconds === undefined
+    ? undefined
+    : Math.ceil(revokedAt) + lifetimes.maxCredentialLifetimeSeconds + lifetimes.maxTokenTtlSeconds;

@@ -10,6 +10,7 @@
  * holds every line equal to what Powertools Logger + Metrics write for the same event.
  */
 import type { MomentoFailure } from './errors';
+import { METRICS } from '../common/metrics';
 import type { TokenSource } from './token-cache';
 
 /** One line of audit per request. */
@@ -37,7 +38,19 @@ export interface IssuanceEvent {
   readonly reason?: string;
   /** The revocation table could not be read and `revocation.failOpen` let the request through. */
   readonly revocationCheck?: 'failed-open';
+  /** The token is one per scope for all holders of a shared tier. */
+  readonly sharedScope?: boolean;
+  /** The fleet's token cache: hit, miss, or error (unreadable). */
+  readonly fleetCache?: 'hit' | 'miss' | 'error';
+  /** Milliseconds spent waiting for a mint slot from the governor. */
+  readonly mintWaitMs?: number;
+  /** The governor's store failed and the mint went ahead unchecked. */
+  readonly governor?: 'unavailable';
+  /** This request minted the successor of a shared scope's token. */
+  readonly preMinted?: boolean;
 }
+
+export { METRICS } from '../common/metrics';
 
 /** Where the handler reports; tests pass a recorder, Lambda {@link jsonTelemetry}. */
 export interface Telemetry {
@@ -144,22 +157,31 @@ export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
       else if (decision === 'error') log('WARN', 'token request failed', e);
       else log('INFO', decision === 'granted' ? 'token issued' : 'token denied', e);
       if (!metricsOn) return;
+      const M = METRICS;
       const stored: [string, Unit, number][] = [];
       if (decision === 'granted') {
-        stored.push([e.tokenSource === 'minted' ? 'TokensIssued' : 'TokensReused', 'Count', 1]);
+        stored.push([e.tokenSource === 'minted' ? M.tokensIssued : M.tokensReused, 'Count', 1]);
         if (e.mintLatencyMs !== undefined && e.tokenSource === 'minted')
-          stored.push(['MintLatency', 'Milliseconds', e.mintLatencyMs]);
+          stored.push([M.mintLatency, 'Milliseconds', e.mintLatencyMs]);
+        if (e.tokenSource === 'stale') stored.push([M.staleServed, 'Count', 1]);
       } else if (e.momentoFailure === 'throttled') {
         // Momento's auth rate limit only (TokenThrottleAlarm); a caller over its own callerLimit is a denial.
-        stored.push(['Throttled', 'Count', 1]);
-      } else if (decision === 'denied' || status < 500) stored.push(['Denied', 'Count', 1]);
-      else stored.push(['Errors', 'Count', 1]);
+        stored.push([M.throttled, 'Count', 1]);
+      } else if (decision === 'denied' || status < 500) stored.push([M.denied, 'Count', 1]);
+      else stored.push([M.errors, 'Count', 1]);
+      if (e.mintLatencyMs !== undefined) stored.push([M.mintCalls, 'Count', 1]);
+      if (e.code === 'mint-budget-exhausted') stored.push([M.mintBudgetExhausted, 'Count', 1]);
+      if (e.fleetCache === 'hit') stored.push([M.fleetCacheHits, 'Count', 1]);
+      else if (e.fleetCache === 'miss') stored.push([M.fleetCacheMisses, 'Count', 1]);
+      else if (e.fleetCache === 'error') stored.push([M.fleetCacheErrors, 'Count', 1]);
+      if (e.governor === 'unavailable') stored.push([M.governorUnavailable, 'Count', 1]);
+      if (e.mintWaitMs !== undefined) stored.push([M.mintWait, 'Milliseconds', e.mintWaitMs]);
       // RevocationCheckAlarm: the table could not be read (503 when failing closed, or let through by failOpen).
       if (e.code === 'revocation-check-failed' || e.revocationCheck === 'failed-open')
-        stored.push(['RevocationCheckFailed', 'Count', 1]);
-      if (e.code === 'revoked') stored.push(['Revoked', 'Count', 1]);
+        stored.push([M.revocationCheckFailed, 'Count', 1]);
+      if (e.code === 'revoked') stored.push([M.revoked, 'Count', 1]);
       // As a Powertools single metric: its own document (with the `kind` dimension), written first.
-      if (e.momentoFailure !== undefined) emf([['MomentoErrors', 'Count', 1]], { kind: e.momentoFailure });
+      if (e.momentoFailure !== undefined) emf([[M.momentoErrors, 'Count', 1]], { kind: e.momentoFailure });
       emf(stored);
     },
   };

@@ -1,11 +1,14 @@
 /**
- * Reuses a still-fresh token for the same verified identity and the same granted scope, so bursts of page
- * loads do not each spend one of Momento's few auth operations per second (docs/decisions.md, "Token reuse per
- * identity and scope").
+ * The container's own token cache: reuses a still-fresh token for the same verified identity and the same granted
+ * scope, so bursts of page loads do not each spend one of Momento's few auth operations per second
+ * (docs/decisions.md, "Token reuse per identity and scope"). lambda/token-reuse.ts puts the fleet's cache and
+ * the mint governor behind it.
  *
  * Keys are built by the caller from (identity, grants, ttl): never from the client IP, never shared across
  * identities or scopes. Entries live only in this container's memory (vended tokens cannot read it), bounded
- * by an LRU cap. Concurrent identical requests share one mint (single-flight); failures are not cached.
+ * by an LRU cap. Concurrent identical requests share one load (single-flight); failures are not cached. An entry
+ * past its freshness stays until it expires or is replaced: {@link TokenCache.peek} hands it out when no new token
+ * can be had.
  */
 import type { MintedToken } from './types';
 
@@ -18,12 +21,30 @@ export interface TokenCacheOptions {
   readonly nowSeconds?: () => number;
 }
 
-/** How a token was obtained: freshly minted, reused from the cache, or shared with a concurrent identical mint. */
-export type TokenSource = 'minted' | 'cached' | 'shared';
+/**
+ * How a token was obtained: freshly minted, reused from this container's cache, shared with a concurrent identical
+ * request, found in the fleet's cache, or a still-valid older token served because no new one could be minted.
+ */
+export type TokenSource = 'minted' | 'cached' | 'shared' | 'fleet' | 'stale';
+
+/** A cached token. */
+export interface CachedToken {
+  readonly token: MintedToken;
+  readonly ttlSeconds: number;
+  /** Epoch seconds it was minted at. */
+  readonly mintedAt: number;
+}
+
+/** What a load produced. */
+export interface Loaded {
+  readonly token: MintedToken;
+  readonly mintedAt: number;
+  readonly source: TokenSource;
+}
 
 export class TokenCache {
-  private readonly entries = new Map<string, { token: MintedToken; ttlSeconds: number }>();
-  private readonly inflight = new Map<string, Promise<MintedToken>>();
+  private readonly entries = new Map<string, CachedToken>();
+  private readonly inflight = new Map<string, Promise<Loaded>>();
   private readonly now: () => number;
 
   constructor(private readonly options: TokenCacheOptions) {
@@ -35,38 +56,76 @@ export class TokenCache {
     return this.entries.size;
   }
 
+  /** Whether `entry` still has at least the configured fraction of its ttl left. */
+  isFresh(entry: Pick<CachedToken, 'token' | 'ttlSeconds'>): boolean {
+    return entry.token.expiresAt - this.now() >= this.options.minRemainingFraction * entry.ttlSeconds;
+  }
+
+  /** The entry for `key` while it has not expired, fresh or not (no recency update). */
+  peek(key: string): CachedToken | undefined {
+    const hit = this.entries.get(key);
+    if (hit && hit.token.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return hit;
+  }
+
   /** Returns a fresh-enough cached token for `key`, or mints one (once, however many callers ask at once). */
   async getOrMint(
     key: string,
     ttlSeconds: number,
     mint: () => Promise<MintedToken>,
   ): Promise<{ token: MintedToken; source: TokenSource }> {
-    const hit = this.entries.get(key);
-    if (hit) {
-      if (hit.token.expiresAt - this.now() >= this.options.minRemainingFraction * hit.ttlSeconds) {
-        // Map order is recency order: move to the back.
-        this.entries.delete(key);
-        this.entries.set(key, hit);
-        return { token: hit.token, source: 'cached' };
-      }
-      this.entries.delete(key);
+    const { token, source } = await this.getOrLoad(key, ttlSeconds, async () => {
+      const mintedAt = this.now();
+      return { token: await mint(), mintedAt, source: 'minted' };
+    });
+    return { token, source };
+  }
+
+  /**
+   * Returns a fresh-enough cached token for `key`, or what `load` produces (once, however many callers ask at
+   * once: the others get it as `shared`), and caches that.
+   */
+  async getOrLoad(key: string, ttlSeconds: number, load: () => Promise<Loaded>): Promise<Loaded> {
+    const hit = this.peek(key);
+    if (hit && this.isFresh(hit)) {
+      this.touch(key, hit);
+      return { token: hit.token, mintedAt: hit.mintedAt, source: 'cached' };
     }
+    return this.flight(key, ttlSeconds, load);
+  }
+
+  /**
+   * Runs `load` for `key` unless a load of the same key is under way (then its result comes back as `shared`), and
+   * caches what it produced. A stale token served for want of a new one is not written back.
+   */
+  async flight(key: string, ttlSeconds: number, load: () => Promise<Loaded>): Promise<Loaded> {
     const pending = this.inflight.get(key);
-    if (pending) return { token: await pending, source: 'shared' };
-    const p = mint().then((token) => {
-      this.store(key, token, ttlSeconds);
-      return token;
+    if (pending) return { ...(await pending), source: 'shared' };
+    const p = (async () => load())().then((loaded) => {
+      if (loaded.source !== 'stale') this.store(key, { token: loaded.token, ttlSeconds, mintedAt: loaded.mintedAt });
+      return loaded;
     });
     this.inflight.set(key, p);
     try {
-      return { token: await p, source: 'minted' };
+      return await p;
     } finally {
       this.inflight.delete(key);
     }
   }
 
-  private store(key: string, token: MintedToken, ttlSeconds: number): void {
-    this.entries.set(key, { token, ttlSeconds });
+  /** Counts a hit as use: map order is recency order, so the entry moves to the back. */
+  touch(key: string, entry: CachedToken): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+  }
+
+  /** Caches `entry` under `key` (the newest write wins), evicting the least recently used beyond the cap. */
+  store(key: string, entry: CachedToken): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);

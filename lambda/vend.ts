@@ -4,18 +4,22 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { MINT_WAIT_MS } from '../config/limits';
 import type { ResolvedPolicy } from '../config/schema';
 import { MisconfiguredError, MomentoError, SecretUnavailableError, TvmError } from './errors';
 import { corsHeaders, errorResponse, problemResponse, tokenResponse } from './http';
 import { identify } from './identity';
 import type { LiveGroups } from './live-groups';
-import { PolicyEngine } from './policy';
+import { PolicyEngine, type Decision } from './policy';
 import { checkHeaders, parseScopeRequest } from './request';
 import type { RevocationCheck } from './revocation';
 import type { IssuanceEvent, Telemetry } from './telemetry';
 import { CallerLimit } from './caller-limit';
-import { TokenCache, type TokenSource } from './token-cache';
-import type { Grant, Minter, MintedToken } from './types';
+import type { FleetTokenStore } from './fleet-tokens';
+import type { MintGovernor } from './mint-governor';
+import { TokenCache } from './token-cache';
+import { TokenReuse } from './token-reuse';
+import type { Grant, Minter, MintedToken, Principal } from './types';
 
 /** What the vending handler needs from the outside world. */
 export interface VendDeps {
@@ -33,6 +37,12 @@ export interface VendDeps {
   readonly revocation?: RevocationCheck;
   /** Cognito `auth.liveGroups`: current groups from the pool replace the token's. @default the token's groups */
   readonly liveGroups?: LiveGroups;
+  /** The fleet's token cache (shared by every container), used when `tokenCache.fleet` is on. @default none */
+  readonly fleet?: FleetTokenStore;
+  /** The fleet-wide mint governor (`momento.mintsPerSecond`). @default none: mints go straight to Momento */
+  readonly governor?: MintGovernor;
+  /** Longest wait for a mint slot. @default MINT_WAIT_MS (config/limits.ts; the function's timeout includes it) */
+  readonly maxMintWaitMs?: number;
 }
 
 /** A REST API (v1) proxy handler. */
@@ -70,19 +80,36 @@ export function createVendHandler(deps: VendDeps): VendHandler {
   const allowOrigins = new Set(config.cors.allowOrigins);
   const callerLimit = config.callerLimit ? new CallerLimit(config.callerLimit) : undefined;
   const identityOptions = { cognitoClientIds: deps.cognitoClientIds ? new Set(deps.cognitoClientIds) : undefined };
-  const cache = config.tokenCache.enabled
-    ? new TokenCache({
-        maxEntries: config.tokenCache.maxEntries,
-        minRemainingFraction: config.tokenCache.minRemainingFraction,
-        nowSeconds: now,
-      })
-    : undefined;
+  const caching = config.tokenCache.enabled;
+  const reuse = new TokenReuse({
+    cache: caching
+      ? new TokenCache({
+          maxEntries: config.tokenCache.maxEntries,
+          minRemainingFraction: config.tokenCache.minRemainingFraction,
+          nowSeconds: now,
+        })
+      : undefined,
+    fleet: caching && config.tokenCache.fleet ? deps.fleet : undefined,
+    governor: deps.governor,
+    minRemainingFraction: config.tokenCache.minRemainingFraction,
+    maxWaitMs: deps.maxMintWaitMs ?? MINT_WAIT_MS,
+    nowSeconds: now,
+    onFleetError: (error) =>
+      telemetry.note?.('fleet token cache unavailable', { error: error instanceof Error ? error.name : typeof error }),
+  });
+  // Everything that decides a token: who (or the shared scope), the statements, the ttl and the tokenId.
+  const reuseKey = (principal: Principal, d: Extract<Decision, { outcome: 'granted' }>, hash: string) =>
+    [d.shared ? 'shared' : `${principal.source}:${principal.id ?? ''}`, d.ttlSeconds, hash, d.tokenId ?? ''].join(
+      '\u0000',
+    );
 
   return async (event, context) => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId;
     const cors = corsHeaders(headerOf(event.headers, 'origin'), allowOrigins);
     let audit: Omit<IssuanceEvent, 'latencyMs' | 'decision' | 'status'> = { requestId };
+    // Set by every call to Momento, failed or not: the audit of a failed mint still counts as a mint call.
+    let mintLatencyMs: number | undefined;
     const finish = (
       response: APIGatewayProxyResult,
       decision: IssuanceEvent['decision'],
@@ -125,6 +152,13 @@ export function createVendHandler(deps: VendDeps): VendHandler {
       const live = deps.liveGroups?.resolve(verified);
       // Settled below, or dropped when the caller is revoked or the check fails: never an unhandled rejection.
       live?.catch(() => undefined);
+      // Without live groups the decision is known now: its fleet lookup joins the revocation lookup (one
+      // BatchGetItem, lambda/dynamo-batch.ts). Nothing it finds is served before the verdict below.
+      const early = live ? undefined : policy.decide(verified, request);
+      const earlyHash = early?.outcome === 'granted' ? scopeHash(early.grants) : undefined;
+      const earlyKey = early?.outcome === 'granted' ? reuseKey(verified, early, earlyHash!) : undefined;
+      const prefetched =
+        earlyKey !== undefined && early?.outcome === 'granted' ? reuse.prefetch(earlyKey, early.shared) : undefined;
       const verdict = await deps.revocation?.check(verified);
       const revoked = (detail: string) =>
         finish(problemResponse('revoked', detail, cors, { requestId }), 'denied', { code: 'revoked' });
@@ -135,14 +169,14 @@ export function createVendHandler(deps: VendDeps): VendHandler {
       if (!principal) return revoked('this user no longer exists in the user pool');
       if (principal !== verified) audit = { ...audit, groups: principal.groups };
 
-      const decision = policy.decide(principal, request);
+      const decision = principal === verified && early ? early : policy.decide(principal, request);
       if (decision.outcome === 'denied')
         return finish(problemResponse(decision.code, decision.detail, cors, { requestId }), 'denied', {
           code: decision.code,
           tiers: decision.tiers,
         });
 
-      const hash = scopeHash(decision.grants);
+      const hash = decision === early ? earlyHash! : scopeHash(decision.grants);
       audit = {
         ...audit,
         tiers: decision.tiers,
@@ -151,7 +185,6 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         ttlSeconds: decision.ttlSeconds,
         tokenId: decision.tokenId,
       };
-      let mintLatencyMs: number | undefined;
       // Anonymous callers (open mode) are told apart by IP for rate limiting only; tokens are never shared by IP.
       const caller =
         principal.id !== undefined
@@ -174,14 +207,22 @@ export function createVendHandler(deps: VendDeps): VendHandler {
           mintLatencyMs = round(performance.now() - t0);
         }
       };
-      // Same verified identity (source + id; all anonymous callers are one identity) + same scope + same ttl.
-      // A revocation's notBefore is part of the key: a token minted before a revocation is never served after it.
-      const notBefore = verdict?.outcome === 'allowed' ? (verdict.record?.notBefore ?? '') : '';
-      const key = `${principal.source}\u0000${principal.id ?? ''}\u0000${decision.ttlSeconds}\u0000${hash}\u0000${notBefore}`;
-      const { token, source }: { token: MintedToken; source: TokenSource } = cache
-        ? await cache.getOrMint(key, decision.ttlSeconds, mint)
-        : { token: await mint(), source: 'minted' };
-
+      // Same verified identity (source + id; all anonymous callers are one identity) or the same shared scope, +
+      // same statements + same ttl + same tokenId. A token minted before the principal's revocation is never
+      // served to them (the revocation's notBefore is compared with the token's mint time).
+      const key = decision === early ? earlyKey! : reuseKey(principal, decision, hash);
+      const notBefore = verdict?.outcome === 'allowed' ? verdict.record?.notBefore : undefined;
+      const outcome = await reuse.obtain(
+        {
+          key,
+          ttlSeconds: decision.ttlSeconds,
+          shared: decision.shared,
+          ...(notBefore === undefined ? {} : { notBefore }),
+          ...(decision === early && prefetched ? { prefetched } : {}),
+        },
+        mint,
+      );
+      const { token, source } = outcome;
       const expiresIn = Math.max(0, Math.floor(token.expiresAt - now()));
       const body = {
         authToken: token.authToken,
@@ -196,12 +237,18 @@ export function createVendHandler(deps: VendDeps): VendHandler {
         {
           tokenSource: source,
           mintLatencyMs,
+          ...(decision.shared ? { sharedScope: true } : {}),
+          ...(outcome.fleet === undefined ? {} : { fleetCache: outcome.fleet }),
+          ...(outcome.governorWaitMs === undefined ? {} : { mintWaitMs: outcome.governorWaitMs }),
+          ...(outcome.ungoverned ? { governor: 'unavailable' as const } : {}),
+          ...(outcome.preMinted ? { preMinted: true } : {}),
         },
       );
     } catch (err) {
       const response = errorResponse(err, cors, requestId);
       return finish(response, response.statusCode < 500 && !(err instanceof MomentoError) ? 'denied' : 'error', {
         code: err instanceof TvmError ? err.code : 'internal',
+        mintLatencyMs,
         momentoFailure: err instanceof MomentoError ? err.failure : undefined,
         // The reason for a 500 is for the operator's log only; unknown errors are named by class, not message.
         reason:

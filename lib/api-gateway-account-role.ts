@@ -102,6 +102,9 @@ export class ApiGatewayAccountRole extends Construct {
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: fn.functionArn,
       resourceType: 'Custom::ApiGatewayAccountCloudWatchRole',
+      // A crashed handler never answers: fail after 5 minutes (the handler's own timeout is 2), not CloudFormation's
+      // default hour.
+      serviceTimeout: Duration.minutes(5),
       properties: { RoleArn: this.role.roleArn },
     });
     // The handler must be able to pass the role and write logs before CloudFormation invokes it.

@@ -52,6 +52,8 @@ export interface TvmApiOptions {
 export interface TvmApiParts {
   readonly api: apigw.RestApi;
   readonly accessLogGroup: logs.LogGroup;
+  /** `API-Gateway-Execution-Logs_{restApiId}/{stage}`, owned by the stack so it has a retention. */
+  readonly executionLogGroup: logs.LogGroup;
   readonly tokenMethod: apigw.Method;
   readonly apiGatewayAccountRole?: ApiGatewayAccountRole;
   readonly domainName?: apigw.DomainName;
@@ -87,6 +89,14 @@ export function createApi(scope: Construct, options: TvmApiOptions): TvmApiParts
       accessLogFormat: accessLogFormat(mode),
     },
   });
+  // Execution logging (errors only) writes to this group; API Gateway would otherwise create it itself, outside
+  // the stack and without retention. The stage depends on it, so the group exists before the first log line.
+  const executionLogGroup = new logs.LogGroup(scope, 'ExecutionLogs', {
+    logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${options.stageName}`,
+    retention: options.logRetention,
+    removalPolicy: RETAIN_EXCEPT_ON_CREATE,
+  });
+  api.deploymentStage.node.addDependency(executionLogGroup);
   let apiGatewayAccountRole: ApiGatewayAccountRole | undefined;
   if (options.ensureApiGatewayLogsRole) {
     apiGatewayAccountRole = new ApiGatewayAccountRole(scope, 'ApiGatewayAccountRole', {
@@ -146,7 +156,7 @@ export function createApi(scope: Construct, options: TvmApiOptions): TvmApiParts
   }
   const domainName = options.domain ? addCustomDomain(scope, api, options.domain) : undefined;
   const tokenUrl = options.domain ? `https://${options.domain.name}/token` : api.urlForPath('/token');
-  return { api, accessLogGroup, tokenMethod, apiGatewayAccountRole, domainName, tokenUrl };
+  return { api, accessLogGroup, executionLogGroup, tokenMethod, apiGatewayAccountRole, domainName, tokenUrl };
 }
 
 /**

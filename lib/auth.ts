@@ -4,7 +4,11 @@
  * that verifies bearer JWTs of any OIDC issuer (and optionally API keys).
  */
 import {
+  Aws,
+  CfnRule,
   Duration,
+  Fn,
+  Token,
   RemovalPolicy,
   Stack,
   Validations,
@@ -37,8 +41,39 @@ export function importUserPool(scope: Construct, userPoolId: string): cognito.IU
   return cognito.UserPool.fromUserPoolArn(scope, 'UserPool', poolArn);
 }
 
+/** Partitions without Cognito user pools (the China regions, cn-north-1 and cn-northwest-1). */
+export const PARTITIONS_WITHOUT_USER_POOLS = ['aws-cn'] as const;
+
+/**
+ * Refuses Cognito mode where Cognito user pools do not exist. A literal region is checked at synth; a
+ * region-agnostic stack gets a template rule, so CloudFormation refuses the stack before creating anything.
+ *
+ * @throws Error for a stack in a China region
+ */
+export function assertCognitoAvailable(scope: Construct): void {
+  const stack = Stack.of(scope);
+  if (!Token.isUnresolved(stack.region)) {
+    if (stack.region.startsWith('cn-'))
+      throw new Error(
+        `auth.mode "cognito" is not available in ${stack.region}: the China regions have no Cognito user pools. Use auth.mode "authorizer" with an OIDC issuer there.`,
+      );
+    return;
+  }
+  if (stack.node.tryFindChild('CognitoAvailable')) return;
+  new CfnRule(stack, 'CognitoAvailable', {
+    assertions: [
+      {
+        assert: Fn.conditionNot(Fn.conditionEquals(Aws.PARTITION, PARTITIONS_WITHOUT_USER_POOLS[0])),
+        assertDescription:
+          'auth.mode "cognito" is not available in the China regions (no Cognito user pools): use auth.mode "authorizer".',
+      },
+    ],
+  });
+}
+
 /** API Gateway's Cognito authorizer (`UserPoolAuthorizer`) for a pool. */
 export function userPoolAuthorizer(scope: Construct, pool: cognito.IUserPool): apigw.CognitoUserPoolsAuthorizer {
+  assertCognitoAvailable(scope);
   return new apigw.CognitoUserPoolsAuthorizer(scope, 'UserPoolAuthorizer', {
     cognitoUserPools: [pool],
     identitySource: apigw.IdentitySource.header('Authorization'),
@@ -73,7 +108,9 @@ export function createUserPool(
   tiers: ResolvedPolicy['tiers'],
   options: { featurePlan?: cognito.FeaturePlan; removalPolicy?: RemovalPolicy },
 ): { pool: cognito.UserPool; client: cognito.UserPoolClient } {
+  assertCognitoAvailable(scope);
   const plan = options.featurePlan ?? cognito.FeaturePlan.ESSENTIALS;
+  const removalPolicy = options.removalPolicy ?? RETAIN_EXCEPT_ON_CREATE;
   const mfa = { off: cognito.Mfa.OFF, optional: cognito.Mfa.OPTIONAL, required: cognito.Mfa.REQUIRED }[auth.mfa];
   const pool = new cognito.UserPool(scope, 'UserPool', {
     selfSignUpEnabled: auth.selfSignUp,
@@ -97,8 +134,11 @@ export function createUserPool(
     featurePlan: plan,
     standardThreatProtectionMode:
       plan === cognito.FeaturePlan.PLUS ? cognito.StandardThreatProtectionMode.FULL_FUNCTION : undefined,
-    deletionProtection: true,
-    removalPolicy: options.removalPolicy ?? RETAIN_EXCEPT_ON_CREATE,
+    // Off: Cognito refuses to delete a protected pool, so a failed first create could not roll back
+    // (ROLLBACK_FAILED). RetainExceptOnCreate already keeps a pool that deployed once: on destroy or replacement
+    // CloudFormation never calls DeleteUserPool.
+    deletionProtection: false,
+    removalPolicy,
   });
   if (auth.mfa !== 'required') {
     Validations.of(pool).acknowledge({
@@ -138,15 +178,18 @@ export function createUserPool(
       email: auth.selfSignUp,
     }),
   });
+  // Kept with the pool: a kept pool without its client and groups would have no sign-in and no tier memberships.
+  client.applyRemovalPolicy(removalPolicy);
   const groups = new Map<string, string[]>();
   for (const tier of tiers) for (const g of tier.groups) groups.set(g, [...(groups.get(g) ?? []), tier.name]);
   for (const [groupName, tiers] of groups) {
     // Keyed by name so reordering tiers never replaces (and empties) a group.
-    new cognito.CfnUserPoolGroup(scope, `Group-${encodeURIComponent(groupName)}`, {
+    const group = new cognito.CfnUserPoolGroup(scope, `Group-${encodeURIComponent(groupName)}`, {
       userPoolId: pool.userPoolId,
       groupName,
       description: `Grants token vending machine tier${tiers.length > 1 ? 's' : ''} ${tiers.join(', ')}`.slice(0, 2048),
     });
+    group.applyRemovalPolicy(removalPolicy);
   }
   return { pool, client };
 }

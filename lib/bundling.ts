@@ -3,6 +3,7 @@
  * repository), the package build (scripts/build-package.ts: dist/functions/ at pack time) and the benchmark, so
  * what `npm run bench` measures is what `cdk deploy` ships. No aws-cdk-lib here: the benchmark loads this file.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Repository root (in the package: dist/, where no source entry exists). */
@@ -61,5 +62,28 @@ function bundleOptionsOf(name: FunctionName) {
 export function buildFunctionSync(name: FunctionName, outdir: string): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when bundling from source
   const esbuild = require('esbuild') as typeof import('esbuild');
-  esbuild.buildSync({ ...bundleOptionsOf(name), entryPoints: [ENTRIES[name]], outfile: path.join(outdir, 'index.js') });
+  const result = esbuild.buildSync({
+    ...bundleOptionsOf(name),
+    entryPoints: [ENTRIES[name]],
+    outfile: path.join(outdir, 'index.js'),
+    write: false,
+  });
+  fs.mkdirSync(outdir, { recursive: true });
+  for (const file of result.outputFiles)
+    fs.writeFileSync(file.path, file.path.endsWith('.map') ? portableSourceMap(file.text, outdir) : file.contents);
+}
+
+/**
+ * The source map with `sources` relative to the repository root (`lambda/handler.ts`, `node_modules/…`) instead
+ * of to the output directory: esbuild writes them relative to `outdir`, which is a temporary directory, so the
+ * map (and with it the asset hash) would depend on where the checkout and the build live, and would tell the
+ * build path to anyone who reads the code.
+ */
+export function portableSourceMap(text: string, outdir: string): string {
+  const map = JSON.parse(text) as { sources: string[]; sourceRoot?: string };
+  map.sources = map.sources.map((source) =>
+    path.relative(ROOT, path.resolve(outdir, source)).split(path.sep).join('/'),
+  );
+  delete map.sourceRoot;
+  return JSON.stringify(map);
 }

@@ -1,7 +1,7 @@
 /**
  * Alarms (to an SNS topic) and a dashboard for the TVM: API errors and throttling, the vending function, and
- * the business metrics the function emits with Powertools (EMF) — `TokensIssued`, `TokensReused`, `Denied`,
- * `Throttled`, `MintLatency` with dimension `service`, and `MomentoErrors` with dimensions `service` + `kind`.
+ * the business metrics the function emits in EMF (common/metrics.ts: mints, reuse, the fleet cache, the mint
+ * budget, denials, Momento errors by `kind`), all with the dimension `service`.
  */
 import {
   ArnFormat,
@@ -19,6 +19,7 @@ import {
   aws_sns_subscriptions as subs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { METRICS as M } from '../common/metrics';
 
 /** Properties of {@link TvmMonitoring}. */
 export interface TvmMonitoringProps {
@@ -40,7 +41,12 @@ export interface TvmMonitoringProps {
   readonly alarmTopic?: sns.ITopic;
   /** The function checks a revocation table: alarm when it cannot. @default false */
   readonly revocation?: boolean;
+  /** The account's mint budget (`momento.mintsPerSecond`): alarm at a sustained 80% of it. @default 5 */
+  readonly mintsPerSecond?: number;
 }
+
+/** Budget use that, sustained for 15 minutes, raises MintBudgetAlarm. */
+export const BUDGET_ALARM_FRACTION = 0.8;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -168,15 +174,15 @@ export class TvmMonitoring extends Construct {
     alarm('MomentoAuthErrorAlarm', {
       alarmDescription:
         'Momento rejected the TVM’s own API key (PERMISSION_DENIED/UNAUTHENTICATED): the secret holds a wrong, expired or revoked key. Every request fails with 502.',
-      metric: emf('MomentoErrors', cw.Stats.SUM, { kind: 'auth' }),
+      metric: emf(M.momentoErrors, cw.Stats.SUM, { kind: 'auth' }),
       threshold: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
     });
     alarm('TokenThrottleAlarm', {
       alarmDescription:
-        'Token requests were answered 429: Momento’s token rate limit was reached (consider the token cache or a limit raise).',
-      metric: emf('Throttled', cw.Stats.SUM),
+        'Momento answered RESOURCE_EXHAUSTED although the governor kept to momento.mintsPerSecond: something else (another app, another TVM) spends the same account budget. Lower momento.mintsPerSecond to this TVM’s share, or ask Momento for a higher limit.',
+      metric: emf(M.throttled, cw.Stats.SUM),
       threshold: 5,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -185,12 +191,28 @@ export class TvmMonitoring extends Construct {
       alarm('RevocationCheckAlarm', {
         alarmDescription:
           'The revocation table could not be read: requests were refused with 503 revocation-check-failed (or, with revocation.failOpen, let through unchecked).',
-        metric: emf('RevocationCheckFailed', cw.Stats.SUM),
+        metric: emf(M.revocationCheckFailed, cw.Stats.SUM),
         threshold: 1,
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
       });
     }
+    // Budget use = mint calls per second over the budget, per minute; 15 minutes at or above 80% raise it.
+    const budget = props.mintsPerSecond ?? 5;
+    const budgetUse = new cw.MathExpression({
+      label: 'mint budget use',
+      expression: `calls / ${60 * budget}`,
+      usingMetrics: { calls: emf(M.mintCalls, cw.Stats.SUM).with({ period: Duration.minutes(1) }) },
+      period: Duration.minutes(1),
+    });
+    alarm('MintBudgetAlarm', {
+      alarmDescription: `Token mints ran at ${BUDGET_ALARM_FRACTION * 100}% or more of momento.mintsPerSecond (${budget}/s) for 15 minutes: new users will soon wait or get 429 mint-budget-exhausted. Ask Momento support to raise the account's auth-operations-per-second limit (payment method on file), then raise momento.mintsPerSecond; meanwhile longer token lifetimes and shared tiers cut mints (docs/capacity.md).`,
+      metric: budgetUse,
+      threshold: BUDGET_ALARM_FRACTION,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 15,
+      datapointsToAlarm: 15,
+    });
     this.alarms = alarms;
 
     // SEARCH finds every `kind` without hard-coding the list of Momento failure kinds here.
@@ -237,19 +259,44 @@ export class TvmMonitoring extends Construct {
     this.dashboard.addWidgets(
       new cw.GraphWidget({
         title: 'Tokens',
-        left: ['TokensIssued', 'TokensReused', 'Denied', 'Throttled', 'Revoked'].map((m) =>
+        left: [M.tokensIssued, M.tokensReused, M.denied, M.throttled, M.revoked].map((m) =>
           emf(m, cw.Stats.SUM).with({ label: m }),
         ),
         width: 8,
       }),
       new cw.GraphWidget({
         title: 'Mint latency (ms)',
-        left: [emf('MintLatency', 'p50').with({ label: 'p50' }), emf('MintLatency', 'p99').with({ label: 'p99' })],
+        left: [emf(M.mintLatency, 'p50').with({ label: 'p50' }), emf(M.mintLatency, 'p99').with({ label: 'p99' })],
         width: 8,
       }),
       new cw.GraphWidget({
         title: 'Momento errors by kind',
-        left: [search('', `{${namespace},kind,service} MetricName="MomentoErrors" service="${serviceName}"`, 'Sum')],
+        left: [
+          search('', `{${namespace},kind,service} MetricName="${M.momentoErrors}" service="${serviceName}"`, 'Sum'),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({
+        title: `Mint budget use (1 = ${budget} mints/s)`,
+        left: [budgetUse],
+        leftAnnotations: [{ value: BUDGET_ALARM_FRACTION, label: 'alarm' }],
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Mints refused and stale tokens served',
+        left: [M.mintBudgetExhausted, M.throttled, M.staleServed, M.governorUnavailable].map((m) =>
+          emf(m, cw.Stats.SUM).with({ label: m }),
+        ),
+        right: [emf(M.mintWait, 'p99').with({ label: 'wait for a slot p99 (ms)' })],
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Fleet token cache',
+        left: [M.fleetCacheHits, M.fleetCacheMisses, M.fleetCacheErrors].map((m) =>
+          emf(m, cw.Stats.SUM).with({ label: m }),
+        ),
         width: 8,
       }),
     );

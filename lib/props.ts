@@ -62,7 +62,7 @@ export interface TokenVendingMachineProps {
   readonly stageName?: string;
   /** API endpoint type; PRIVATE is not supported. @default apigw.EndpointType.REGIONAL */
   readonly endpointType?: apigw.EndpointType;
-  /** Stage throttling. @default { rateLimit: 10, burstLimit: 20 } */
+  /** Stage throttling. @default { rateLimit: 100, burstLimit: 200 } (DEFAULT_STAGE_THROTTLING) */
   readonly throttling?: TvmThrottlingProps;
   /** A WAF web ACL with a per-IP rate limit on the stage. @default - no WAF */
   readonly waf?: TvmWafProps;

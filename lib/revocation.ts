@@ -55,12 +55,15 @@ export class RevocationTable extends Construct {
     });
   }
 
-  /** Lets `grantee` read one record at a time: `dynamodb:GetItem` on this table only (and decrypt with its key). */
+  /**
+   * Lets `grantee` read records: `dynamodb:GetItem`, and `BatchGetItem` (the record and the fleet's cached token in
+   * one round trip), on this table only (and decrypt with its key). Never a write.
+   */
   grantCheck(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'CheckRevocations',
-        actions: ['dynamodb:GetItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
         resources: [this.table.tableArn],
       }),
     );

@@ -25,6 +25,8 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { ResolvedPolicy } from '../config/schema';
+import { DEFAULT_STAGE_THROTTLING, GOVERNOR_CALLS, GOVERNOR_CALL_TIMEOUT_MS, MINT_WAIT_MS } from '../config/limits';
+import { FleetTable } from './fleet-table';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
 import { createUserPool, importUserPool, tokenAuthorizer, userPoolAuthorizer } from './auth';
@@ -109,6 +111,8 @@ export class TokenVendingMachine extends Construct {
   readonly domainName?: apigw.DomainName;
   /** The revocation table (`revocation.enabled` of the policy, cognito and authorizer modes). */
   readonly revocationTable?: dynamodb.ITable;
+  /** The token table: the fleet-wide token cache and the mint governor's queue. */
+  readonly fleetTable: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: TokenVendingMachineProps) {
     super(scope, id);
@@ -221,7 +225,10 @@ export class TokenVendingMachine extends Construct {
       authorizer: this.authorizer,
       stageName: props.stageName ?? 'prod',
       endpointType: props.endpointType ?? apigw.EndpointType.REGIONAL,
-      throttling: { rateLimit: props.throttling?.rateLimit ?? 10, burstLimit: props.throttling?.burstLimit ?? 20 },
+      throttling: {
+        rateLimit: props.throttling?.rateLimit ?? DEFAULT_STAGE_THROTTLING.rateLimit,
+        burstLimit: props.throttling?.burstLimit ?? DEFAULT_STAGE_THROTTLING.burstLimit,
+      },
       tracing,
       logRetention,
       ensureApiGatewayLogsRole: props.ensureApiGatewayLogsRole ?? true,
@@ -254,6 +261,11 @@ export class TokenVendingMachine extends Construct {
       encryptionKey: props.revocationTableKey,
     })?.table;
 
+    // ── Fleet token cache and mint governor (lib/fleet-table.ts) ───────────────────────────────────────
+    const fleetTable = new FleetTable(this, 'FleetTokens');
+    fleetTable.bind(vending.fn);
+    this.fleetTable = fleetTable.table;
+
     // ── Alarms and dashboard ───────────────────────────────────────────────────────────────────────────
     this.monitoring = new TvmMonitoring(this, 'Monitoring', {
       api: this.api,
@@ -266,6 +278,7 @@ export class TokenVendingMachine extends Construct {
       alarmEmail: props.alarmEmail,
       alarmTopic: props.alarmTopic,
       revocation: this.revocationTable !== undefined,
+      mintsPerSecond: policy.momento.mintsPerSecond,
     });
     this.alarmTopic = this.monitoring.alarmTopic;
     this.alarmTopicKey = this.monitoring.alarmTopicKey;
@@ -307,6 +320,15 @@ export class TokenVendingMachine extends Construct {
         `cors.allowOrigins lists local development origins (${plainHttp.join(', ')}): any page served there may fetch tokens for your users. Remove them from production configs.`,
       );
     }
+    const publishing = policy.tiers.filter(
+      (t) => t.shared === true && t.permissions.some((p) => p.type === 'topic' && p.role !== 'subscribeonly'),
+    );
+    if (publishing.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'tvm:shared-tier-publishes',
+        `Shared tier${publishing.length > 1 ? 's' : ''} ${publishing.map((t) => `"${t.name}"`).join(', ')} can publish: all its users hold one token without a per-user tokenId, so subscribers cannot tell who published a message. Make the tier per-user (drop shared) if publisher identity matters.`,
+      );
+    }
     if (auth.mode === 'cognito' && auth.selfSignUp && auth.fallbackTier !== undefined) {
       Annotations.of(this).addWarningV2(
         'tvm:self-sign-up-fallback',
@@ -324,11 +346,12 @@ const LOOKUPS_BUDGET_MS = 2000;
 
 /**
  * Timeout of the vending function: long enough for the worst ordinary request — the revocation / live-group
- * lookups, two mint attempts (one retry on UNAVAILABLE) and two reads of the key from Secrets Manager, plus a
- * second — so the function answers its own 503 instead of being cut off; at least 10 s, and under API Gateway's
- * 29 s.
+ * lookups, the wait for a mint slot and the governor's calls, two mint attempts (one retry on UNAVAILABLE) and two
+ * reads of the key from Secrets Manager, plus a second — so the function answers its own 503 instead of being cut
+ * off; at least 10 s, and under API Gateway's 29 s.
  */
 export function vendingTimeoutSeconds(deadlineMs: number): number {
-  const worstMs = LOOKUPS_BUDGET_MS + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000;
+  const governorMs = MINT_WAIT_MS + GOVERNOR_CALLS * GOVERNOR_CALL_TIMEOUT_MS;
+  const worstMs = LOOKUPS_BUDGET_MS + governorMs + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000;
   return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
 }

@@ -7,6 +7,7 @@ import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { policyOf, type ResolvedConfig } from '../config/schema';
 import { TokenVendingMachine, type TokenVendingMachineProps } from './token-vending-machine';
+import { dashboardUrl } from './console-url';
 
 /** Properties of {@link TvmStack}. */
 export interface TvmStackProps extends StackProps {
@@ -71,11 +72,7 @@ export class TvmStack extends Stack {
         'Revocation table: TVM_REVOCATION_TABLE for npm run revoke / npm run users -- revoke',
       );
     out('AlarmTopicArn', tvm.alarmTopic.topicArn, 'SNS topic the alarms notify');
-    out(
-      'DashboardUrl',
-      `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${tvm.dashboard.dashboardName}`,
-      'CloudWatch dashboard of the TVM',
-    );
+    out('DashboardUrl', dashboardUrl(this, tvm.dashboard.dashboardName), 'CloudWatch dashboard of the TVM');
   }
 }
 

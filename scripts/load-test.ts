@@ -16,6 +16,7 @@
  * an invariant fails. Never prints a token or key. Also imported by test/integration/load.test.ts (smaller run).
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { seededRandom } from './seeded-random';
 import { validateConfig, type ResolvedConfig } from '../config/schema';
 import tvmConfig from '../config/tvm.config';
 import {
@@ -122,21 +123,9 @@ async function runLoad(
   return { outcomes, durationMs: performance.now() - started };
 }
 
-/** A seeded PRNG (mulberry32): the same seed gives the same failure pattern. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The fake's behaviour queue for the half-failing scenario: one independent coin per call (≤ 2 per request). */
 function halfFailingBehaviors(requests: number, seed: number): FakeBehavior[] {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   return Array.from({ length: 2 * requests }, () => (random() < CALL_FAILURE_P ? { code: UNAVAILABLE } : 'ok'));
 }
 

@@ -1,7 +1,7 @@
 /**
  * Operator CLI for the revocation table (`npm run revoke -- …`).
  *
- *   npm run revoke -- <principal> [--reason <text>]   refuse credentials of <principal> issued before now
+ *   npm run revoke -- <principal> [--reason <text>]   refuse credentials of <principal> issued up to now
  *   npm run revoke -- --list [--json]                  the current revocations
  *   npm run revoke -- --lift <principal>               remove a revocation
  *
@@ -57,14 +57,18 @@ export interface RevocationSettings {
   readonly cacheSeconds: number;
   /** `token.maxTtlSeconds`: the longest a Momento token handed out before the revocation keeps working. */
   readonly maxTokenTtlSeconds: number;
-  /** `revocation.maxCredentialLifetimeSeconds`. */
-  readonly maxCredentialLifetimeSeconds: number;
+  /** `revocation.maxCredentialLifetimeSeconds`: unset, a record lasts until lifted. */
+  readonly maxCredentialLifetimeSeconds?: number;
+  /** `revocation.clockMarginSeconds`: added to this machine's clock for `notBefore` (a slow clock). @default 0 */
+  readonly clockMarginSeconds?: number;
   /** `auth.mode`. */
   readonly mode: 'open' | 'cognito' | 'authorizer';
   /** `auth.tokenIdClaim` (cognito/authorizer): what the principal id is. */
   readonly tokenIdClaim?: string;
   /** Authorizer mode: whether `iat`/`auth_time` reach the function (else a record refuses every credential). */
   readonly issueTimeForwarded: boolean;
+  /** Authorizer mode: whether `auth_time` reaches the function (then a refreshed token keeps the sign-in time). */
+  readonly authTimeForwarded?: boolean;
 }
 
 /** Reads {@link RevocationSettings} from an operator config file (TS or JSON), validated as at synth. */
@@ -78,11 +82,13 @@ export async function loadSettings(configPath?: string): Promise<RevocationSetti
     cacheSeconds: c.revocation.cacheSeconds,
     maxTokenTtlSeconds: c.token.maxTtlSeconds,
     maxCredentialLifetimeSeconds: c.revocation.maxCredentialLifetimeSeconds,
+    clockMarginSeconds: c.revocation.clockMarginSeconds,
     mode: c.auth.mode,
     tokenIdClaim: c.auth.mode === 'open' ? undefined : c.auth.tokenIdClaim,
     issueTimeForwarded:
       c.auth.mode === 'cognito' ||
       (c.auth.mode === 'authorizer' && c.auth.forwardClaims.some((x) => x === 'iat' || x === 'auth_time')),
+    authTimeForwarded: c.auth.mode === 'authorizer' && c.auth.forwardClaims.includes('auth_time'),
   };
 }
 
@@ -156,27 +162,53 @@ export function parseCommand(
 
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 
-/** What a revocation written at `at` means, in lines an operator under pressure can act on. */
-export function effectLines(principal: string, at: number, expiresAt: number, s: RevocationSettings): string[] {
-  const noIssueTime = principal.startsWith('authorizer:') && !s.issueTimeForwarded;
+/** What one mode does with a refreshed credential and a new sign-in, for {@link effectLines}. */
+function refreshLine(principal: string, notBefore: number, s: RevocationSettings): string {
+  const after = `after ${iso(notBefore)}`;
+  if (principal.startsWith('cognito:'))
+    return `- A token refresh does not help (a refreshed ID token keeps its auth_time): only a new sign-in ${after} is accepted. To block sign-in too: npm run users -- disable <username>.`;
+  if (principal.startsWith('authorizer:apikey:'))
+    return '- An API key has no issue time: EVERY request with it is refused until you lift the revocation. To replace the key: npm run apikeys -- create, and drop the old entry from the API-keys secret.';
+  if (!s.issueTimeForwarded)
+    return '- The authorizer does not forward iat/auth_time (auth.forwardClaims), so EVERY credential of this principal is refused until you lift the revocation.';
+  return s.authTimeForwarded
+    ? `- A credential whose auth_time is ${after} is accepted: a refresh keeps auth_time only if your IdP sends it (else iat counts, and a refreshed token is accepted: revoke the session at your IdP too).`
+    : `- Only iat is forwarded (add auth_time to auth.forwardClaims if your IdP sends it): a credential issued ${after} is accepted, a refreshed one included, so revoke the session at your IdP too.`;
+}
+
+/**
+ * What a revocation written at `at` (this machine's clock) with `notBefore` means, in lines an operator under
+ * pressure can act on. `expiresAt` undefined: the record lasts until lifted.
+ */
+export function effectLines(
+  principal: string,
+  at: number,
+  notBefore: number,
+  expiresAt: number | undefined,
+  s: RevocationSettings,
+): string[] {
+  const noIssueTime =
+    principal.startsWith('authorizer:') && (!s.issueTimeForwarded || principal.startsWith('authorizer:apikey:'));
+  const margin = notBefore - at;
   return [
-    `Revoked ${principal} at ${iso(at)}.`,
+    `Revoked ${principal} at ${iso(at)} (this machine's clock): credentials issued up to ${iso(notBefore)} are refused${
+      margin > 0 ? ` (revocation.clockMarginSeconds = ${margin} s, for a clock that runs slow)` : ''
+    }.`,
     `- Within ${s.cacheSeconds} s (revocation.cacheSeconds), by ${iso(at + s.cacheSeconds)}: every request from ${
-      noIssueTime ? 'this principal' : 'a credential issued before now'
+      noIssueTime ? 'this principal' : 'such a credential'
     } gets 403 "revoked", including requests a cached token would have answered.`,
     `- Momento tokens already handed out cannot be revoked: they keep working until they expire, at most ${s.maxTokenTtlSeconds} s (token.maxTtlSeconds), i.e. by ${iso(at + s.cacheSeconds + s.maxTokenTtlSeconds)}.`,
-    noIssueTime
-      ? '- The authorizer does not forward iat/auth_time (auth.forwardClaims), so EVERY credential of this principal is refused until you lift the revocation or it expires.'
-      : principal.startsWith('cognito:')
-        ? '- A new sign-in after now is accepted (a refreshed ID token is not: it keeps its auth_time). To block sign-in too: npm run users -- disable <username>.'
-        : '- A credential issued after now (a new sign-in at your IdP) is accepted.',
-    `- The record expires at ${iso(expiresAt)} (DynamoDB TTL: revocation time + ${s.maxCredentialLifetimeSeconds} s credential lifetime + ${s.maxTokenTtlSeconds} s token lifetime). Undo with: npm run revoke -- --lift ${principal}`,
+    refreshLine(principal, notBefore, s),
+    expiresAt === undefined
+      ? `- The record lasts until you lift it: npm run revoke -- --lift ${principal}`
+      : `- The record expires at ${iso(expiresAt)} (DynamoDB TTL: revocation time + ${s.maxCredentialLifetimeSeconds} s credential lifetime + ${s.maxTokenTtlSeconds} s token lifetime). Undo with: npm run revoke -- --lift ${principal}`,
   ];
 }
 
 /**
- * Writes (or moves forward) a revocation: `notBefore = at`. Conditional: never moves an existing `notBefore`
- * backwards (two operators, skewed clocks). Returns the record's `notBefore` afterwards and whether it changed.
+ * Writes (or moves forward) a revocation: `notBefore = at` (the caller adds any clock margin). Conditional: never
+ * moves an existing `notBefore` backwards (two operators, skewed clocks). Returns whether it wrote, and the
+ * record's expiry (undefined: no TTL, the record lasts until lifted).
  */
 export async function putRevocation(
   ddb: DynamoDBClient,
@@ -185,7 +217,7 @@ export async function putRevocation(
   at: number,
   settings: RevocationSettings,
   reason?: string,
-): Promise<{ written: boolean; expiresAt: number }> {
+): Promise<{ written: boolean; expiresAt: number | undefined }> {
   const expiresAt = revocationExpiry(at, {
     maxCredentialLifetimeSeconds: settings.maxCredentialLifetimeSeconds,
     maxTokenTtlSeconds: settings.maxTokenTtlSeconds,
@@ -193,8 +225,8 @@ export async function putRevocation(
   const item: Record<string, AttributeValue> = {
     [A.principal]: { S: principal },
     [A.notBefore]: { N: String(at) },
-    [A.expiresAt]: { N: String(expiresAt) },
   };
+  if (expiresAt !== undefined) item[A.expiresAt] = { N: String(expiresAt) };
   if (reason) item.reason = { S: reason.slice(0, 500) };
   try {
     await ddb.send(
@@ -264,11 +296,14 @@ export async function run(
       case 'revoke': {
         const settings = options.settings ?? (await loadSettings(parsed.configPath));
         if (settings.mode === 'open') io.err('warning: the config is in open mode, which has no identity to revoke');
+        // The clock trusted is this machine's, moved forward by the margin: a slow clock must not leave a gap
+        // between "now" as the operator sees it and sign-ins the issuer has already stamped.
+        const notBefore = now + (settings.clockMarginSeconds ?? 0);
         const { written, expiresAt } = await putRevocation(
           ddb,
           table,
           command.principal,
-          now,
+          notBefore,
           settings,
           command.reason,
         );
@@ -276,7 +311,7 @@ export async function run(
           io.out(`${command.principal} already has a later revocation; nothing changed (see --list).`);
           return 0;
         }
-        for (const line of effectLines(command.principal, now, expiresAt, settings)) io.out(line);
+        for (const line of effectLines(command.principal, now, notBefore, expiresAt, settings)) io.out(line);
         return 0;
       }
       case 'lift': {
@@ -326,13 +361,13 @@ export async function run(
         if (command.json) io.out(JSON.stringify(rows));
         else if (rows.length === 0) io.out('(no revocations)');
         else {
-          io.out(['principal', 'refused if issued before', 'record expires', 'reason'].join('\t'));
+          io.out(['principal', 'refused if issued up to', 'record expires', 'reason'].join('\t'));
           for (const r of rows)
             io.out(
               [
                 r.principal,
                 r.notBefore,
-                `${r.expiresAt ?? 'never'}${r.expired ? ' (expired)' : ''}`,
+                `${r.expiresAt ?? 'never (until lifted)'}${r.expired ? ' (expired)' : ''}`,
                 r.reason ?? '',
               ].join('\t'),
             );

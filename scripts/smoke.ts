@@ -212,17 +212,48 @@ const skip = (check: string, expected: string, why: string): CheckResult => ({
   status: 'skip',
 });
 
-/** Replaces every occurrence of each secret (8+ characters) with `[redacted]`. */
+// Terminal escapes (CSI, OSC, two-character ESC sequences), then any other C0/C1 control character but a newline,
+// and the bidirectional overrides that make a terminal show text in another order than it is.
+// eslint-disable-next-line no-control-regex
+const TERMINAL_ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]?/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Credentials by shape, wherever they come from (a server may echo one the smoke test never saw): a JWT, an
+ * API key (`<id>.<43 base64url characters>`, authorizers/api-keys.ts), the value after an Authorization scheme,
+ * and any other opaque run of 40+ base64 characters (Momento tokens and keys).
+ */
+const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
+  [/\b(Bearer|ApiKey|Basic)\s+[^\s,;"']{8,}/gi, '$1 [redacted]'],
+  [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, '[redacted]'],
+  [/\b[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, '[redacted]'],
+  [/[A-Za-z0-9+/_-]{40,}={0,2}/g, '[redacted]'],
+];
+
+/** Removes terminal escapes and control characters (a newline stays; a tab becomes a space). */
+export function stripControl(text: string): string {
+  return text.replace(/\t/g, ' ').replace(TERMINAL_ESCAPES, '').replace(CONTROL_CHARACTERS, '');
+}
+
+/**
+ * What may be printed: control characters stripped (so an escape cannot split or hide a secret), every
+ * occurrence of each known secret (8+ characters) and anything shaped like a credential replaced by `[redacted]`.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
+  let out = stripControl(text);
   for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]');
+  for (const [shape, replacement] of CREDENTIAL_SHAPES) out = out.replace(shape, replacement);
   return out;
 }
 
 /** The results as an aligned text table with a summary line; secrets are masked. */
 export function formatTable(results: readonly CheckResult[], secrets: readonly string[] = []): string {
   const head = ['', 'check', 'expected', 'seen'];
-  const lines = results.map((r) => [r.status.toUpperCase(), r.check, r.expected, r.seen]);
+  // Per cell, before the widths: what is stripped or masked must not break the alignment.
+  const lines = results.map((r) =>
+    [r.status.toUpperCase(), r.check, r.expected, r.seen].map((c) => redact(c, secrets)),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: readonly string[]) =>
     cells
@@ -862,7 +893,7 @@ export async function run(argv: readonly string[], deps: SmokeDeps): Promise<num
       if (mode === undefined) throw new UsageError('cannot tell the auth mode from the stack: give --mode');
     }
     if (mode !== 'open' && credential === undefined) throw new UsageError(`${mode} mode needs --auth`);
-    deps.out(`Smoke test of ${tokenUrl} (${mode} mode)\n`);
+    deps.out(redact(`Smoke test of ${tokenUrl} (${mode} mode)\n`, secrets));
     const http = await runHttpChecks(
       { tokenUrl: tokenUrl!, mode: mode!, origin: options.origin, credential },
       deps.send ?? nodeHttpSend(),

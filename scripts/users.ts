@@ -399,10 +399,19 @@ async function revokeUser(
   }
   const principal = `cognito:${id}`;
   const now = Math.floor((deps.nowSeconds ?? (() => Date.now() / 1000))());
+  // As `npm run revoke`: this machine's clock, moved on by revocation.clockMarginSeconds for a slow clock.
+  const notBefore = now + (settings.clockMarginSeconds ?? 0);
   const ddb = deps.dynamo ?? new DynamoDBClient({ region: regionOfPool(UserPoolId) });
   let result;
   try {
-    result = await putRevocation(ddb, command.table, principal, now, settings, `users revoke ${command.username}`);
+    result = await putRevocation(
+      ddb,
+      command.table,
+      principal,
+      notBefore,
+      settings,
+      `users revoke ${command.username}`,
+    );
   } catch (err) {
     // Not explain(): its ResourceNotFoundException is about the pool, this one about the table.
     const name = (err as { name?: string }).name ?? 'Error';
@@ -412,7 +421,7 @@ async function revokeUser(
     return 1;
   }
   const { written, expiresAt } = result;
-  if (written) for (const line of effectLines(principal, now, expiresAt, settings)) io.out(line);
+  if (written) for (const line of effectLines(principal, now, notBefore, expiresAt, settings)) io.out(line);
   else io.out(`${principal} already has a later revocation; kept it.`);
   await cognito.send(new AdminUserGlobalSignOutCommand({ UserPoolId, Username: command.username }));
   io.out(

@@ -22,6 +22,8 @@ export interface SchedulePolicy {
   readonly refreshFraction: number;
   /** Floor of the refresh delay, never past the token's usable life. */
   readonly minRefreshMs: number;
+  /** Width of the random window before the refresh point, as a fraction of that point, in [0, 1). */
+  readonly refreshJitterFraction: number;
   readonly backoff: Required<BackoffOptions>;
   /** Randomness in [0, 1) for the jitter. */
   readonly random: () => number;
@@ -48,6 +50,8 @@ export class RefreshScheduler {
   /** The server's `Retry-After`: no retry before this instant, even when the network comes back. */
   private retryNotBeforeMonotonicMs = 0;
   private unwatch: (() => void) | undefined;
+  /** Each token's draw for the refresh jitter, made once so that its refresh point does not move. */
+  private readonly jitterDraws = new WeakMap<StampedToken, number>();
 
   constructor(
     private readonly policy: SchedulePolicy,
@@ -159,10 +163,17 @@ export class RefreshScheduler {
     this.unwatch = undefined;
   }
 
-  /** Delay from sending the request to refreshing: the fraction of `expiresIn`, floored, within the usable life. */
+  /**
+   * Delay from sending the request to refreshing: the fraction of `expiresIn` minus this token's jitter,
+   * floored, within the usable life.
+   */
   private refreshAfterMs(held: StampedToken): number {
-    const lifetimeMs = held.token.expiresIn * 1000;
-    return Math.min(Math.max(this.policy.minRefreshMs, this.policy.refreshFraction * lifetimeMs), usableMs(held));
+    let r = this.jitterDraws.get(held);
+    if (r === undefined) {
+      r = this.policy.random();
+      this.jitterDraws.set(held, r);
+    }
+    return jitteredRefreshAfterMs(held.token.expiresIn * 1000, this.policy, r, usableMs(held));
   }
 
   private arm(kind: TimerKind, delayMs: number, fire: () => void): void {
@@ -177,6 +188,28 @@ export class RefreshScheduler {
       Math.max(0, delayMs),
     );
   }
+}
+
+/**
+ * When to refresh a token of `lifetimeMs`: a uniform pick in `[1 − refreshJitterFraction, 1] × refreshFraction ×
+ * lifetime`, then floored at `minRefreshMs` and capped at `usableMs`. The window is relative to the refresh
+ * point, so a small `refreshFraction` keeps most of its delay.
+ *
+ * Users who signed in together (a class, a meeting, a page reload after a deploy) would otherwise all refresh
+ * at the same instant, every time, and Momento mints only a few tokens per second per account; spreading the
+ * refresh points keeps that burst from repeating. The jitter only ever moves a refresh earlier.
+ *
+ * @param r a number in [0, 1) (`random()`); 0 refreshes at the refresh point itself
+ */
+export function jitteredRefreshAfterMs(
+  lifetimeMs: number,
+  policy: Pick<SchedulePolicy, 'refreshFraction' | 'minRefreshMs' | 'refreshJitterFraction'>,
+  r: number,
+  usableLifeMs: number,
+): number {
+  const refreshPointMs = policy.refreshFraction * lifetimeMs;
+  const pointMs = refreshPointMs * (1 - policy.refreshJitterFraction * Math.min(Math.max(r, 0), 1));
+  return Math.min(Math.max(policy.minRefreshMs, pointMs), usableLifeMs);
 }
 
 /** How long a token may be handed out: its lifetime minus a safety margin (at most 10 % of it). */

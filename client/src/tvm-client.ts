@@ -13,6 +13,7 @@ import type { TokenResponse } from './contract.js';
 import { CLIENT_ERROR_CODES, TokenVendingError } from './errors.js';
 import { buildUrl, requestToken, type QueryValue, type TokenRequestOptions } from './http.js';
 import { RefreshScheduler } from './scheduler.js';
+import { expiresAtWallMs, stampShared, TabChannel, type SharedHalt, type SharedToken } from './tabs.js';
 
 /** Options of {@link TokenVendingClient}. */
 export interface TokenClientOptions {
@@ -43,6 +44,24 @@ export interface TokenClientOptions {
    * @default 5
    */
   readonly minRefreshSeconds?: number;
+  /**
+   * Width of the random window before the refresh point, as a fraction of that point: each token is
+   * refreshed at a uniform pick in `[(1 − refreshJitter) × refreshFraction, refreshFraction] × expiresIn`
+   * (never before `minRefreshSeconds`), so clients that signed in together do not all refresh at the same
+   * instant; by default between 72 % and 80 %. 0 refreshes exactly at the refresh point. The pick uses
+   * `random`.
+   * @default 0.1
+   */
+  readonly refreshJitter?: number;
+  /**
+   * Share one token, and one request for it, among the tabs of this origin that use the same `url` and
+   * `query`: a tab that gets a token sends it to the others (`BroadcastChannel`), a Web Lock lets one tab
+   * at a time ask the TVM, a newly opened tab asks the others before it fetches, and a 401/403 or other
+   * session-ending error stops every tab. Where the browser lacks `BroadcastChannel` or `navigator.locks`
+   * (or outside a secure context), each tab works on its own. See the README, "Tabs".
+   * @default true
+   */
+  readonly shareAcrossTabs?: boolean;
   /**
    * Backoff between retries of transient failures (full jitter, `Retry-After` as a floor).
    * @default { baseMs: 500, maxMs: 30000 }
@@ -113,6 +132,8 @@ export interface TokenClientStatus {
   readonly tokenExpiresInMs: number | undefined;
   /** Milliseconds until the next scheduled refresh or retry; undefined when nothing is scheduled. */
   readonly nextAttemptInMs: number | undefined;
+  /** Tokens are shared with the other tabs of this origin (the option is on and the browser can). */
+  readonly sharedAcrossTabs: boolean;
 }
 
 /** Default refresh point: 80 % of the token's lifetime. */
@@ -123,6 +144,8 @@ export const DEFAULT_MIN_REFRESH_SECONDS = 5;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Default request timeout. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Default width of the refresh jitter window, as a fraction of the refresh point. */
+export const DEFAULT_REFRESH_JITTER = 0.1;
 
 /** Each state with what only it has. */
 type State =
@@ -141,6 +164,8 @@ interface Waiter {
   attemptsLeft: number;
   /** From `refresh()`: wants a new token, not the previous one. */
   readonly forced: boolean;
+  /** Wall clock at the call: a token another tab requested before then is not new to a `refresh()`. */
+  readonly sinceWallMs: number;
 }
 
 /**
@@ -173,6 +198,8 @@ export class TokenVendingClient {
   private waiters: Waiter[] = [];
   private failures = 0;
   private lastError: TokenVendingError | undefined;
+  /** The other tabs, when sharing is on and the browser supports it; dropped by `reset()`. */
+  private tabs: TabChannel | undefined;
 
   /** @throws TypeError naming every invalid option at once. */
   constructor(options: TokenClientOptions) {
@@ -184,6 +211,8 @@ export class TokenVendingClient {
     if (!(minRefreshSeconds >= 0 && Number.isFinite(minRefreshSeconds))) {
       problems.push('minRefreshSeconds must be a finite number ≥ 0');
     }
+    const refreshJitter = options.refreshJitter ?? DEFAULT_REFRESH_JITTER;
+    if (!(refreshJitter >= 0 && refreshJitter < 1)) problems.push('refreshJitter must be in [0, 1)');
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     if (!(backoff.baseMs > 0 && Number.isFinite(backoff.baseMs))) problems.push('backoff.baseMs must be > 0');
     if (!(backoff.maxMs >= backoff.baseMs && Number.isFinite(backoff.maxMs))) {
@@ -212,7 +241,13 @@ export class TokenVendingClient {
     };
     this.maxAttempts = maxAttempts;
     this.scheduler = new RefreshScheduler(
-      { refreshFraction, minRefreshMs: minRefreshSeconds * 1000, backoff, random: options.random ?? Math.random },
+      {
+        refreshFraction,
+        minRefreshMs: minRefreshSeconds * 1000,
+        refreshJitterFraction: refreshJitter,
+        backoff,
+        random: options.random ?? Math.random,
+      },
       {
         onCheck: () => this.check(),
         onRetry: () => void this.attempt(),
@@ -220,6 +255,13 @@ export class TokenVendingClient {
       },
       SYSTEM_CLOCK,
     );
+    if (options.shareAcrossTabs ?? true) {
+      this.tabs = TabChannel.open(url, {
+        onToken: (shared) => this.adopt(shared),
+        onHalt: (error) => this.haltFromTab(error),
+        current: () => (this.held && this.scheduler.isUsable(this.held) ? toShared(this.held) : undefined),
+      });
+    }
   }
 
   /** The full request URL, query string included. */
@@ -290,9 +332,13 @@ export class TokenVendingClient {
 
   /**
    * Stops, aborts any request, forgets the current token and rejects pending `getToken()` calls (code
-   * `reset`). Call it when the user signs out, so the next user never gets the previous user's token.
+   * `reset`). Call it when the user signs out, so the next user never gets the previous user's token. It
+   * also stops sharing with the other tabs (which may still hold the previous user's token): from then on
+   * this client fetches on its own; create a new client to share again.
    */
   reset(): void {
+    this.tabs?.close();
+    this.tabs = undefined;
     this.stop();
     // Leaving `fetching` makes attempt() drop the answer to this request when it arrives.
     if (this.state.name === 'fetching') this.state.abort.abort();
@@ -349,6 +395,7 @@ export class TokenVendingClient {
       tokenId: held?.token.tokenId,
       tokenExpiresInMs: held ? this.scheduler.expiresInMs(held) : undefined,
       nextAttemptInMs,
+      sharedAcrossTabs: this.tabs !== undefined,
     };
   }
 
@@ -373,7 +420,13 @@ export class TokenVendingClient {
   /** Queues a caller for the next token and starts a request unless one is in flight or backing off. */
   private wait(forced: boolean): Promise<TokenResponse> {
     return new Promise<TokenResponse>((resolve, reject) => {
-      this.waiters.push({ resolve, reject, attemptsLeft: this.maxAttempts, forced });
+      this.waiters.push({
+        resolve,
+        reject,
+        attemptsLeft: this.maxAttempts,
+        forced,
+        sinceWallMs: SYSTEM_CLOCK.wallMs(),
+      });
       if (this.state.name !== 'fetching' && this.state.name !== 'backing-off') void this.attempt();
     });
   }
@@ -393,20 +446,65 @@ export class TokenVendingClient {
     else this.check();
   }
 
-  /** `fetching`: one request; then settles the waiters and moves on. Never throws. */
+  /**
+   * `fetching`: one request; then settles the waiters and moves on. Never throws. When sharing, the request
+   * waits for the tabs' lock and first asks the other tabs, so of several tabs due at once one fetches and
+   * the others take its token.
+   */
   private async attempt(): Promise<void> {
     const fetching: State = { name: 'fetching', abort: new AbortController() };
     this.enter(fetching);
-    let outcome: { held: StampedToken } | { error: TokenVendingError };
-    try {
-      outcome = { held: await requestToken(this.request, fetching.abort.signal) };
-    } catch (e) {
-      outcome = { error: asTokenError(e) };
-    }
-    // reset() ran meanwhile: it already rejected the waiters; this answer belongs to a previous session.
-    if (this.state !== fetching) return;
+    const tabs = this.tabs;
+    // Undefined when the state moved on while waiting: a token or a halt from another tab, or reset().
+    const run = async (): Promise<Outcome | undefined> => {
+      if (this.state !== fetching) return undefined;
+      if (tabs) {
+        await tabs.ask();
+        if (this.state !== fetching) return undefined;
+      }
+      try {
+        const held = await requestToken(this.request, fetching.abort.signal);
+        // Still inside the lock, so the next tab to get it has already been sent this token.
+        if (this.state === fetching) tabs?.shareToken(toShared(held));
+        return { held };
+      } catch (e) {
+        return { error: asTokenError(e) };
+      }
+    };
+    // run() never throws, so a rejection means the lock itself failed: fetch without it.
+    const outcome = tabs ? await tabs.exclusive(run).catch(() => run()) : await run();
+    // The state moved on meanwhile (reset() already rejected the waiters; an adopted token resolved them).
+    if (!outcome || this.state !== fetching) return;
     if ('held' in outcome) this.succeed(outcome.held);
-    else this.fail(outcome.error);
+    else {
+      const { error } = outcome;
+      // Status 0 (no credentials to send) is this tab's own affair; a server's 4xx is the same for every tab.
+      if (error.kind !== 'transient' && error.status !== 0) tabs?.shareHalt(toSharedHalt(error));
+      this.fail(error);
+    }
+  }
+
+  /**
+   * Another tab's token: taken when it expires later than the one held (an older one is ignored), is
+   * still usable, and was requested after any pending `refresh()` call. Resolves the waiters, re-arms the
+   * refresh timer, and resumes a tab halted by an auth error (the user signed in again elsewhere). True when
+   * taken.
+   */
+  private adopt(shared: SharedToken): boolean {
+    if (this.held && expiresAtWallMs(shared) <= expiresAtWallMs(toShared(this.held))) return false;
+    if (this.waiters.some((w) => w.forced && shared.sentAtWallMs < w.sinceWallMs)) return false;
+    const held = stampShared(shared, SYSTEM_CLOCK.monotonicMs(), SYSTEM_CLOCK.wallMs());
+    if (!this.scheduler.isUsable(held)) return false;
+    if (this.state.name === 'fetching') this.state.abort.abort();
+    this.succeed(held);
+    return true;
+  }
+
+  /** Another tab's session ended: stop here too (once), rather than each tab asking the TVM again. */
+  private haltFromTab(shared: SharedHalt): void {
+    if (this.state.name === 'halted') return;
+    if (this.state.name === 'fetching') this.state.abort.abort();
+    this.fail(new TokenVendingError(shared));
   }
 
   /** `fetching` → `scheduled` (running) or `idle`. */
@@ -474,6 +572,23 @@ export class TokenVendingClient {
  */
 export function createTokenClient(options: TokenClientOptions): TokenVendingClient {
   return new TokenVendingClient(options);
+}
+
+/** What one request produced. */
+type Outcome = { readonly held: StampedToken } | { readonly error: TokenVendingError };
+
+function toShared(held: StampedToken): SharedToken {
+  return { token: held.token, sentAtWallMs: held.sentAtWallMs };
+}
+
+function toSharedHalt(error: TokenVendingError): SharedHalt {
+  return {
+    status: error.status,
+    code: error.code,
+    title: error.title,
+    kind: error.kind === 'auth' ? 'auth' : 'fatal',
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+  };
 }
 
 function asTokenError(e: unknown): TokenVendingError {

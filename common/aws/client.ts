@@ -120,6 +120,11 @@ export interface AwsJsonCall {
   readonly body: unknown;
   /** The whole call (connect, send, answer) must finish within this long, or it fails `transient`/`timeout`. */
   readonly timeoutMs: number;
+  /**
+   * The region to call (and sign for), when it is not the function's: a Cognito user pool's own region.
+   * @default - `AWS_REGION`, else `AWS_DEFAULT_REGION`
+   */
+  readonly region?: string;
   /** Where region, credentials and endpoint variables are read, on each call. @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Refuse answers larger than this. @default 2 MiB */
@@ -167,7 +172,7 @@ function transport(secure: boolean): Transport {
  */
 export async function awsJsonCall<T = Record<string, unknown>>(call: AwsJsonCall): Promise<T> {
   const env = call.env ?? process.env;
-  const region = regionFromEnv(env);
+  const region = call.region ?? regionFromEnv(env);
   const endpoint = resolveEndpoint(call.service, region, env);
   const target = `${call.service.targetPrefix}.${call.operation}`;
   const body = JSON.stringify(call.body);

@@ -45,6 +45,18 @@ export function credentialsFromEnv(env: Env = process.env): AwsCredentials {
   return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
 
+/**
+ * The region of a Cognito user pool, from its id (`us-east-1_AbC…` → `us-east-1`): the pool may live in another
+ * region than the function, and its API answers only there. `undefined` for an id without a region prefix.
+ *
+ * @example
+ * regionOfUserPool('eu-central-1_AbCdEf123'); // 'eu-central-1'
+ */
+export function regionOfUserPool(userPoolId: string): string | undefined {
+  const match = /^([a-z0-9]+(?:-[a-z0-9]+)*)_[\w]+$/.exec(userPoolId);
+  return match?.[1];
+}
+
 /** DNS suffix of a region's partition. */
 function dnsSuffix(region: string): string {
   if (region.startsWith('cn-')) return 'amazonaws.com.cn';
@@ -58,7 +70,8 @@ const REGION_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /**
  * The endpoint for `service` in `region`, in the AWS SDKs' order: `AWS_ENDPOINT_URL_<SERVICE>`, then
- * `AWS_ENDPOINT_URL`, then `https://<prefix>.<region>.<partition suffix>`. `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`
+ * `AWS_ENDPOINT_URL`, then `https://<prefix>.<region>.<partition suffix>` (in GovCloud the service's FIPS prefix
+ * where it has one: Cognito is FIPS-only there). `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`
  * skips both variables, as in the SDKs. `http://` is accepted (local stubs).
  *
  * @throws AwsConfigError for a configured URL that is not http(s) or an invalid region
@@ -88,5 +101,8 @@ export function resolveEndpoint(service: AwsService, region: string, env: Env = 
     return url;
   }
   if (!REGION_PATTERN.test(region)) throw new AwsConfigError(`"${region}" is not a valid AWS region`);
-  return new URL(`https://${service.endpointPrefix}.${region}.${dnsSuffix(region)}/`);
+  const prefix = region.startsWith('us-gov-')
+    ? (service.govCloudEndpointPrefix ?? service.endpointPrefix)
+    : service.endpointPrefix;
+  return new URL(`https://${prefix}.${region}.${dnsSuffix(region)}/`);
 }

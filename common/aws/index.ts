@@ -10,5 +10,12 @@ export {
   type AwsFailure,
   type AwsJsonCall,
 } from './client';
-export { AwsConfigError, credentialsFromEnv, regionFromEnv, resolveEndpoint, type AwsCredentials } from './environment';
+export {
+  AwsConfigError,
+  credentialsFromEnv,
+  regionFromEnv,
+  regionOfUserPool,
+  resolveEndpoint,
+  type AwsCredentials,
+} from './environment';
 export { COGNITO_IDENTITY_PROVIDER, DYNAMODB, SECRETS_MANAGER, type AwsService } from './services';

@@ -14,6 +14,11 @@ export interface AwsService {
    * → `_`), e.g. `SECRETS_MANAGER` → `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
    */
   readonly endpointEnvSuffix: string;
+  /**
+   * Endpoint prefix in the GovCloud regions (`us-gov-*`) when the service answers only on its FIPS endpoint
+   * there. @default - `endpointPrefix`
+   */
+  readonly govCloudEndpointPrefix?: string;
   /** JSON protocol version: `1.1` for Secrets Manager and Cognito, `1.0` for DynamoDB. */
   readonly jsonVersion: '1.0' | '1.1';
   /** Prefix of `X-Amz-Target`, e.g. `secretsmanager` → `secretsmanager.GetSecretValue`. */
@@ -42,6 +47,7 @@ export const DYNAMODB: AwsService = {
 export const COGNITO_IDENTITY_PROVIDER: AwsService = {
   signingName: 'cognito-idp',
   endpointPrefix: 'cognito-idp',
+  govCloudEndpointPrefix: 'cognito-idp-fips',
   endpointEnvSuffix: 'COGNITO_IDENTITY_PROVIDER',
   jsonVersion: '1.1',
   targetPrefix: 'AWSCognitoIdentityProviderService',

@@ -27,8 +27,8 @@ export type FakeBehavior =
   | 'hang'
   /** Reset the TCP connection the call came in on. */
   | 'reset'
-  /** Fail with this gRPC status. */
-  | { readonly code: number; readonly details?: string }
+  /** Fail with this gRPC status (and trailing metadata, e.g. Momento's `err` cause). */
+  | { readonly code: number; readonly details?: string; readonly metadata?: Readonly<Record<string, string>> }
   /** Wait, then behave as `then` (default 'ok'). */
   | { readonly delayMs: number; readonly then?: FakeBehavior };
 
@@ -49,6 +49,10 @@ export interface ReceivedCall {
   readonly metadata: Record<string, string>;
   /** What the fake did. */
   readonly behavior: FakeBehavior;
+  /** Arrival time, epoch milliseconds. */
+  readonly atMs: number;
+  /** Refused by the account budget ({@link FakeMomentoOptions.authOpsPerSecond}) with RESOURCE_EXHAUSTED. */
+  readonly refusedByBudget: boolean;
   /** The reply, when it answered ok. */
   reply?: { readonly apiKey: string; readonly endpoint: string; readonly validUntil: number };
 }
@@ -67,6 +71,14 @@ export interface FakeMomentoOptions {
    * @default true
    */
   readonly validate?: boolean;
+  /**
+   * The account's auth-operations budget, shared by every caller and connection of this fake: at most this
+   * many calls per one-second window (the epoch second of arrival) are served, the rest are answered
+   * RESOURCE_EXHAUSTED as Momento answers past its limit ({@link BUDGET_EXCEEDED}). Refused calls count as
+   * arrivals too (they are recorded), but not against the budget.
+   * @default no budget
+   */
+  readonly authOpsPerSecond?: number;
 }
 
 /** A running fake. */
@@ -81,14 +93,63 @@ export interface FakeMomento {
   setBehavior(behavior: FakeBehavior | readonly FakeBehavior[]): void;
   /** Changes which keys are accepted (undefined: any). */
   setAcceptedKeys(keys: readonly string[] | undefined): void;
+  /** Changes the account budget (undefined: none); see {@link FakeMomentoOptions.authOpsPerSecond}. */
+  setAuthOpsPerSecond(limit: number | undefined): void;
   /** Stops everything, including hanging calls and their connections. */
   close(): Promise<void>;
 }
 
 const GRPC = {
   INVALID_ARGUMENT: 3,
+  RESOURCE_EXHAUSTED: 8,
   UNAUTHENTICATED: 16,
 } as const;
+
+/**
+ * What the fake answers past the account budget: RESOURCE_EXHAUSTED with Momento's `err` trailer
+ * `operations_rate_limit_exceeded`, which `@gomomento/sdk` maps to `LIMIT_EXCEEDED_ERROR` ("Request rate limit
+ * exceeded for this account"); the details name "operations" too, which the SDK's fallback (no trailer) reads
+ * the same way. test/integration/quota.test.ts checks both against the SDK.
+ */
+export const BUDGET_EXCEEDED = {
+  code: GRPC.RESOURCE_EXHAUSTED,
+  details: 'Auth operations rate limit exceeded for this account',
+  metadata: { err: 'operations_rate_limit_exceeded' },
+} as const satisfies FakeBehavior;
+
+/**
+ * Parses an auth-ops-per-second budget as given on a command line: a whole number from 1 to 10,000.
+ *
+ * @example
+ * parseAuthOpsPerSecond('5') // 5
+ */
+export function parseAuthOpsPerSecond(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000)
+    throw new Error(`mints per second must be a whole number from 1 to 10000 (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+const validBudget = (limit: number | undefined): number | undefined => {
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1))
+    throw new Error(`authOpsPerSecond must be a whole number ≥ 1 (got ${limit})`);
+  return limit;
+};
+
+/** Calls per epoch second (arrivals, or only those `which` keeps), and the busiest second's count. */
+export function perSecond(
+  calls: readonly Pick<ReceivedCall, 'atMs' | 'refusedByBudget'>[],
+  which: 'all' | 'accepted' | 'refused' = 'all',
+): { readonly bySecond: ReadonlyMap<number, number>; readonly peak: number } {
+  const bySecond = new Map<number, number>();
+  for (const c of calls) {
+    if (which === 'accepted' && c.refusedByBudget) continue;
+    if (which === 'refused' && !c.refusedByBudget) continue;
+    const second = Math.floor(c.atMs / 1000);
+    bySecond.set(second, (bySecond.get(second) ?? 0) + 1);
+  }
+  return { bySecond, peak: Math.max(0, ...bySecond.values()) };
+}
 
 /**
  * Decodes Momento's `Permissions` into a plain object that holds exactly the fields set on the wire: one
@@ -172,6 +233,10 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
   let defaultBehavior: FakeBehavior = options.behavior ?? 'ok';
   let queue: FakeBehavior[] = [];
   let acceptedKeys = options.acceptedKeys;
+  let budget = validBudget(options.authOpsPerSecond);
+  // The current one-second window and the calls it has served.
+  let windowSecond = -1;
+  let windowUsed = 0;
   const received: ReceivedCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let connections = 0;
@@ -217,7 +282,13 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
       );
     }
     if ('code' in behavior) {
-      return callback({ code: behavior.code, details: behavior.details ?? `fake Momento: status ${behavior.code}` });
+      const metadata = new grpc.Metadata();
+      for (const [k, v] of Object.entries(behavior.metadata ?? {})) metadata.set(k, v);
+      return callback({
+        code: behavior.code,
+        details: behavior.details ?? `fake Momento: status ${behavior.code}`,
+        metadata,
+      });
     }
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -229,13 +300,22 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
   const impl = {
     GenerateDisposableToken(call: Call, callback: Callback): void {
       const req = call.request;
-      let behavior = queue.shift() ?? defaultBehavior;
-      const invalid = validate ? validationError(req) : undefined;
-      if (!req.auth_token || (acceptedKeys !== undefined && !acceptedKeys.includes(req.auth_token))) {
-        behavior = { code: GRPC.UNAUTHENTICATED, details: 'Invalid signature' };
-      } else if (invalid !== undefined) {
-        behavior = { code: GRPC.INVALID_ARGUMENT, details: invalid };
+      const atMs = Date.now();
+      const second = Math.floor(atMs / 1000);
+      if (second !== windowSecond) {
+        windowSecond = second;
+        windowUsed = 0;
       }
+      // The budget is checked first, as a rate limiter in front of the service answers before the service looks
+      // at the request: a refused call consumes no queued behavior and no budget.
+      const refusedByBudget = budget !== undefined && windowUsed >= budget;
+      if (!refusedByBudget) windowUsed += 1;
+      let behavior: FakeBehavior = refusedByBudget ? BUDGET_EXCEEDED : (queue.shift() ?? defaultBehavior);
+      const invalid = validate ? validationError(req) : undefined;
+      if (refusedByBudget) behavior = BUDGET_EXCEEDED;
+      else if (!req.auth_token || (acceptedKeys !== undefined && !acceptedKeys.includes(req.auth_token)))
+        behavior = { code: GRPC.UNAUTHENTICATED, details: 'Invalid signature' };
+      else if (invalid !== undefined) behavior = { code: GRPC.INVALID_ARGUMENT, details: invalid };
       const metadata: Record<string, string> = {};
       for (const [k, v] of Object.entries(call.metadata.getMap()))
         metadata[k] = Buffer.isBuffer(v) ? v.toString('base64') : String(v);
@@ -246,6 +326,8 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
         authToken: req.auth_token,
         metadata,
         behavior,
+        atMs,
+        refusedByBudget,
       };
       received.push(record);
       act(behavior, call, callback, record);
@@ -311,6 +393,9 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
     },
     setAcceptedKeys(keys) {
       acceptedKeys = keys;
+    },
+    setAuthOpsPerSecond(limit) {
+      budget = validBudget(limit);
     },
     async close() {
       for (const t of timers) clearTimeout(t);

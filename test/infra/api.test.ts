@@ -197,8 +197,8 @@ describe('Construct: TokenVendingMachine — stage', () => {
         Match.objectLike({
           HttpMethod: '*',
           ResourcePath: '/*',
-          ThrottlingRateLimit: 10,
-          ThrottlingBurstLimit: 20,
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
           LoggingLevel: 'ERROR',
           DataTraceEnabled: false,
         }),

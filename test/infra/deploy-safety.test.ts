@@ -93,8 +93,12 @@ describe('Synth in every region', () => {
   it('synthesizes a region-agnostic template with no region at all, no mapping, no layer, cdk-nag clean', () => {
     const s = synth({ ...MODES.authorizerApiKeys, waf: { ratePer5MinPerIp: 300 } }, { env: undefined });
     const json = JSON.stringify(s.template.toJSON());
-    expect(json).not.toContain('Fn::FindInMap');
-    expect(s.template.toJSON().Mappings).toBeUndefined();
+    // One mapping only, keyed by partition (not region): the console host of DashboardUrl (lib/console-url.ts).
+    expect(Object.keys(s.template.toJSON().Mappings ?? {})).toEqual(['ConsoleHosts']);
+    expect([...json.matchAll(/"Fn::FindInMap":\["([A-Za-z]+)",\{"Ref":"AWS::Partition"\}/g)].map((m) => m[1])).toEqual([
+      'ConsoleHosts',
+    ]);
+    expect(json.match(/Fn::FindInMap/g)).toHaveLength(1);
     expect(json).not.toMatch(/"Layers"|:layer:/);
     expect(regionsIn(json)).toEqual([]);
     expect(json).toContain('"Ref":"AWS::Region"');

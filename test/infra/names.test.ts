@@ -70,7 +70,15 @@ describe('Construct: TokenVendingMachine — two instances in one stack', () => 
     const dimensions = (prefix: string) =>
       of(prefix)
         .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
-        .map((r) => JSON.stringify(r.Properties.Dimensions));
+        // A metric-math alarm (MintBudgetAlarm) carries its dimensions in its metrics.
+        .map((r) =>
+          JSON.stringify(
+            r.Properties.Dimensions ??
+              (r.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: unknown } } }[]).flatMap((m) =>
+                m.MetricStat ? [m.MetricStat.Metric.Dimensions] : [],
+              ),
+          ),
+        );
     const [da, db] = [dimensions('Internal'), dimensions('Partners')];
     expect(da.length).toBe(Object.keys(a.alarms).length);
     expect(db.length).toBe(Object.keys(b.alarms).length);

@@ -1,12 +1,31 @@
 /**
  * Quota protection on the real wire: Momento's auth rate limit (~5 ops/s per account) must not be spent on
  * bursts of identical requests. The real vending handler with the token cache ON (the default in
- * config/tvm.config.ts), the real gRPC minter, the fake Momento counting what it receives.
+ * config/tvm.config.ts), the real gRPC minter, the fake Momento counting what it receives. Also the fake's
+ * account budget itself (`authOpsPerSecond`), with the official SDK as the oracle of what Momento's answer means.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  AuthClient,
+  AuthClientConfigurations,
+  CredentialProvider,
+  ExpiresIn,
+  GenerateDisposableToken,
+  MomentoErrorCode,
+  TopicRole,
+} from '@gomomento/sdk';
 import tvmConfig from '../../config/tvm.config';
-import { fakeV2ApiKey, type LocalMomento } from '../../dev/fake-momento';
-import { staticKeySource } from '../../lambda/momento';
+import {
+  BUDGET_EXCEEDED,
+  FAKE_ENDPOINT,
+  fakeV2ApiKey,
+  parseAuthOpsPerSecond,
+  perSecond,
+  type LocalMomento,
+} from '../../dev/fake-momento';
+import { MomentoError } from '../../lambda/errors';
+import { createGrpcMinter, staticKeySource } from '../../lambda/momento';
+import type { MintRequest } from '../../lambda/types';
 import { cognitoAuthorizer, tokenEvent } from '../support/events';
 import { call, configFor, container, decodeAuthToken, startMomento, type Container } from './harness';
 
@@ -28,6 +47,7 @@ afterAll(async () => {
 beforeEach(() => {
   local.fake.received.length = 0;
   local.fake.setBehavior(MOMENTO_LATENCY);
+  local.fake.setAuthOpsPerSecond(undefined);
 });
 
 async function vending(nowSeconds?: () => number): Promise<Container> {
@@ -38,7 +58,7 @@ async function vending(nowSeconds?: () => number): Promise<Container> {
 
 describe('token cache on the real wire', () => {
   it('config/tvm.config.ts has the cache on (what this file relies on)', () => {
-    expect(CONFIG.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 });
+    expect(CONFIG.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true });
   });
 
   it('100 concurrent identical requests (same verified identity, same scope) → exactly 1 mint', async () => {
@@ -155,5 +175,135 @@ describe('token cache on the real wire', () => {
     const next = await call(vend.handler, tokenEvent({ authorizer: cognitoAuthorizer(sub, ['members']) }));
     expect(next.status).toBe(200);
     expect(local.fake.received).toHaveLength(2);
+  });
+});
+
+/** Resolves just after the next epoch second starts: a burst then lands in one fresh window of the fake. */
+const startOfSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+
+const READ_CHAT: MintRequest = {
+  grants: [{ type: 'topic', cache: 'app', role: 'subscribeonly', topicPrefix: 'chat-' }],
+  ttlSeconds: 300,
+};
+
+describe('the fake Momento account budget (authOpsPerSecond)', () => {
+  /** The SDK's AuthClient against the fake; the SDK has no close(), so reach in to leave no channel behind. */
+  async function sdkMint(): Promise<GenerateDisposableToken.Response> {
+    const client = new AuthClient({
+      configuration: AuthClientConfigurations.Default.latest(),
+      credentialProvider: CredentialProvider.fromApiKeyV2({ apiKey: KEY, endpoint: FAKE_ENDPOINT }),
+    });
+    try {
+      return await client.generateDisposableToken(
+        { permissions: [{ role: TopicRole.SubscribeOnly, cache: 'app', topic: 'chat' }] },
+        ExpiresIn.seconds(300),
+      );
+    } finally {
+      const internal = (
+        client as unknown as { authClient: { tokenClient: { close(): void }; authClient: { close(): void } } }
+      ).authClient;
+      internal.tokenClient.close();
+      internal.authClient.close();
+    }
+  }
+
+  it('serves at most the budget per epoch second, shared by every connection, and records each arrival', async () => {
+    // Prepare: 3 minters = 3 separate connections (3 containers) against one account budget of 5/s.
+    local.fake.setBehavior('ok');
+    local.fake.setAuthOpsPerSecond(5);
+    const minters = [0, 1, 2].map(() =>
+      createGrpcMinter({ keySource: staticKeySource(KEY), endpoint: FAKE_ENDPOINT, deadlineMs: 3000 }),
+    );
+    try {
+      await Promise.all(minters.map((m) => m.warmUp())); // connections open, no mint
+      expect(local.fake.received).toHaveLength(0);
+      await startOfSecond();
+
+      // Act: 12 mints at once, 4 per connection.
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => minters[i % 3]!.mint(READ_CHAT).catch((e: unknown) => e)),
+      );
+
+      // Assess: 5 accepted within the second, 7 refused as RESOURCE_EXHAUSTED → our minter's `throttled`.
+      const calls = local.fake.received;
+      expect(calls).toHaveLength(12);
+      expect(new Set(calls.map((c) => Math.floor(c.atMs / 1000))).size).toBe(1);
+      expect(calls.filter((c) => !c.refusedByBudget)).toHaveLength(5);
+      expect(perSecond(calls, 'accepted').peak).toBe(5);
+      expect(perSecond(calls, 'refused').peak).toBe(7);
+      expect(perSecond(calls).peak).toBe(12);
+      const refused = results.filter((r) => r instanceof MomentoError);
+      expect(refused).toHaveLength(7);
+      for (const e of refused)
+        expect(e).toMatchObject({ failure: 'throttled', status: 429, code: 'momento-throttled' });
+      expect(calls.filter((c) => c.refusedByBudget).every((c) => c.reply === undefined)).toBe(true);
+
+      // The next second has a fresh budget.
+      await startOfSecond();
+      await expect(minters[0]!.mint(READ_CHAT)).resolves.toMatchObject({ endpoint: FAKE_ENDPOINT });
+      expect(local.fake.received.at(-1)?.refusedByBudget).toBe(false);
+    } finally {
+      for (const m of minters) m.close();
+    }
+  });
+
+  it('past the budget the vending handler answers 429 momento-throttled with Retry-After', async () => {
+    local.fake.setBehavior('ok');
+    local.fake.setAuthOpsPerSecond(2);
+    const vend = await vending();
+    await startOfSecond();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        call(vend.handler, tokenEvent({ authorizer: cognitoAuthorizer(randomUUID(), ['members']) })),
+      ),
+    );
+    // Statuses only: a failure message must not print the tokens of the 200s.
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429, 429, 429]);
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      expect(a.status).toBe(429);
+      expect(a.body.code).toBe('momento-throttled');
+      expect(a.headers['Retry-After']).toMatch(/^[1-9]\d*$/);
+    }
+  });
+
+  it('the SDK (the oracle) reads the budget answer as LIMIT_EXCEEDED_ERROR, a request-rate limit', async () => {
+    // Prepare: a budget of 1/s, spent by our own minter in this second.
+    local.fake.setBehavior('ok');
+    local.fake.setAuthOpsPerSecond(1);
+    await startOfSecond();
+    const ours = createGrpcMinter({ keySource: staticKeySource(KEY), endpoint: FAKE_ENDPOINT, deadlineMs: 3000 });
+    try {
+      await ours.mint(READ_CHAT);
+    } finally {
+      ours.close();
+    }
+
+    // Act
+    const res = await sdkMint();
+
+    // Assess
+    expect(local.fake.received.at(-1)?.refusedByBudget).toBe(true);
+    expect(res).toBeInstanceOf(GenerateDisposableToken.Error);
+    const err = res as GenerateDisposableToken.Error;
+    expect(err.errorCode()).toBe(MomentoErrorCode.LIMIT_EXCEEDED_ERROR);
+    expect(err.message()).toMatch(/^Request rate limit exceeded for this account/);
+  });
+
+  it('the SDK reads the same status and details as a request-rate limit without the `err` trailer too', async () => {
+    local.fake.setBehavior({ code: BUDGET_EXCEEDED.code, details: BUDGET_EXCEEDED.details });
+    const res = await sdkMint();
+    expect(res).toBeInstanceOf(GenerateDisposableToken.Error);
+    const err = res as GenerateDisposableToken.Error;
+    expect(err.errorCode()).toBe(MomentoErrorCode.LIMIT_EXCEEDED_ERROR);
+    expect(err.message()).toMatch(/^Request rate limit exceeded for this account/);
+  });
+
+  it.each(['0', '-1', '2.5', 'five', '', '10001'])('refuses the budget %j with a clear message', (text) => {
+    expect(() => parseAuthOpsPerSecond(text)).toThrow(/mints per second must be a whole number from 1 to 10000/);
+  });
+
+  it('accepts a whole-number budget', () => {
+    expect(parseAuthOpsPerSecond('5')).toBe(5);
+    expect(() => local.fake.setAuthOpsPerSecond(0)).toThrow(/authOpsPerSecond/);
   });
 });

@@ -137,7 +137,8 @@ describe('Scenario: revoke alice, then lift', () => {
 
     // The operator revokes her principal, named as the audit log names it.
     expect(vend.telemetry.events[0]).toMatchObject({ source: 'cognito', principalId: ALICE });
-    const revoked = await revoke([`cognito:${ALICE}`], settingsOf(vend.config));
+    const revokedAt = nowS();
+    const revoked = await revoke([`cognito:${ALICE}`], settingsOf(vend.config), () => revokedAt);
     expect(revoked.code).toBe(0);
     expect(revoked.out.join('\n')).toMatch(/Within 1 s \(revocation.cacheSeconds\).*403 "revoked"/);
 
@@ -157,6 +158,8 @@ describe('Scenario: revoke alice, then lift', () => {
 
     // Every further request too, cached or not.
     expect((await call(vend.handler, alice(signedIn))).status).toBe(403);
+    // A sign-in stamped in the same second as the revocation may have come before it: refused too.
+    expect((await call(vend.handler, alice(revokedAt))).status).toBe(403);
 
     // A new sign-in after the revocation is accepted, with a freshly minted token (never the pre-revocation one).
     const fresh = await call(vend.handler, alice(nowS() + 1));
@@ -267,6 +270,17 @@ describe('DynamoDB: the table and the revoke CLI', () => {
       expiresAt: { N: String(at + 86400 + 3600) },
       reason: { S: 'laptop stolen' },
     });
+    // The defaults: no credential lifetime → no TTL (kept until lifted); the clock margin moves notBefore on.
+    const q = 'cognito:kept-until-lifted';
+    const kept = await revoke(
+      [q],
+      { ...settings, maxCredentialLifetimeSeconds: undefined, clockMarginSeconds: 60 },
+      () => at,
+    );
+    expect(kept.out.join('\n')).toMatch(/lasts until you lift it/);
+    expect(
+      (await ddb().send(new GetItemCommand({ TableName: table.tableName, Key: { principal: { S: q } } }))).Item,
+    ).toEqual({ principal: { S: q }, notBefore: { N: String(at + 60) } });
     const earlier = await revoke([p], settings, () => at - 100);
     expect(earlier).toMatchObject({ code: 0, out: [expect.stringMatching(/already has a later revocation/)] });
     expect((await get())?.notBefore).toEqual({ N: String(at) });

@@ -325,6 +325,35 @@ describe('Smoke test against the dev server: cognito mode', () => {
       expect(code).toBe(1);
     });
 
+    it('prints no credential a server echoes and no terminal escape from its answers', async () => {
+      // Prepare: a server that answers every request with a problem whose code echoes an API key, a bearer token
+      // and terminal escapes (clear screen, set the window title, red).
+      const echoedKey = `svc-a.${'Q'.repeat(21)}x${'7'.repeat(21)}`;
+      const code = `\u001b[2J\u001b]0;pwned\u0007\u001b[31mleaked ${echoedKey} Bearer opaque-session-123 \u202eevil`;
+      const server = http.createServer((_req, res) => {
+        res.writeHead(404, { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify({ status: 404, code }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      proxies.push({
+        close: () => {
+          server.closeAllConnections();
+          return new Promise((resolve) => server.close(() => resolve()));
+        },
+      });
+      // Act
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+      const { text, err, rows } = await smoke(['--url', url, '--mode', 'open', '--origin', ORIGIN]);
+      // Assess: the rows still say what was seen, minus the credentials and the control characters.
+      const printed = `${text}\n${err}`;
+      expect(rows.get('GET /token')?.seen).toMatch(/404 leaked \[redacted\] Bearer \[redacted\] evil/);
+      expect(printed).not.toContain(echoedKey);
+      expect(printed).not.toContain('opaque-session-123');
+      // eslint-disable-next-line no-control-regex
+      expect(printed).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+      expect(printed).not.toContain('pwned');
+    });
+
     it('fails the 404 rows when the answer is not problem+json', async () => {
       const proxy = await startProxy(dev.tokenUrl, (_req, headers) =>
         headers['content-type'] === 'application/problem+json' ? { ...headers, 'content-type': 'text/html' } : headers,

@@ -10,6 +10,7 @@ import {
   DYNAMODB,
   parseErrorType,
   regionFromEnv,
+  regionOfUserPool,
   resolveEndpoint,
   SECRETS_MANAGER,
 } from '../../common/aws';
@@ -21,6 +22,27 @@ describe('Function: resolveEndpoint', () => {
     ['China', SECRETS_MANAGER, 'cn-north-1', {}, 'https://secretsmanager.cn-north-1.amazonaws.com.cn/'],
     ['GovCloud', DYNAMODB, 'us-gov-west-1', {}, 'https://dynamodb.us-gov-west-1.amazonaws.com/'],
     ['Cognito', COGNITO_IDENTITY_PROVIDER, 'ap-southeast-5', {}, 'https://cognito-idp.ap-southeast-5.amazonaws.com/'],
+    [
+      'Cognito in GovCloud (FIPS only)',
+      COGNITO_IDENTITY_PROVIDER,
+      'us-gov-west-1',
+      {},
+      'https://cognito-idp-fips.us-gov-west-1.amazonaws.com/',
+    ],
+    [
+      'Cognito in GovCloud East (FIPS only)',
+      COGNITO_IDENTITY_PROVIDER,
+      'us-gov-east-1',
+      {},
+      'https://cognito-idp-fips.us-gov-east-1.amazonaws.com/',
+    ],
+    [
+      'Secrets Manager in GovCloud',
+      SECRETS_MANAGER,
+      'us-gov-west-1',
+      {},
+      'https://secretsmanager.us-gov-west-1.amazonaws.com/',
+    ],
     [
       'the service variable first',
       SECRETS_MANAGER,
@@ -68,6 +90,19 @@ describe('Function: resolveEndpoint', () => {
   ])('refuses %s', (_what, env, region, message) => {
     expect(() => resolveEndpoint(SECRETS_MANAGER, region, env)).toThrow(message);
     expect(() => resolveEndpoint(SECRETS_MANAGER, region, env)).toThrow(AwsConfigError);
+  });
+});
+
+describe('Function: regionOfUserPool', () => {
+  it.each([
+    ['us-east-1_AbCdEf123', 'us-east-1'],
+    ['eu-central-1_x', 'eu-central-1'],
+    ['us-gov-west-1_Abc', 'us-gov-west-1'],
+    ['p', undefined],
+    ['_Abc', undefined],
+    ['EVIL.example.com_x', undefined],
+  ])('%s → %s', (id, region) => {
+    expect(regionOfUserPool(id)).toBe(region);
   });
 });
 
@@ -194,6 +229,21 @@ describe('Function: awsJsonCall', () => {
       /^AWS4-HMAC-SHA256 Credential=AKIDUNITTEST\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-target[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
     );
     expect(JSON.parse(seenBody)).toEqual({ TableName: 't', Key: { pk: { S: 'user:alice' } } });
+  });
+
+  it('calls and signs for the region given by the call instead of the function region', async () => {
+    // Prepare
+    let authorization = '';
+    handle = (req, _body, res) => {
+      authorization = String(req.headers.authorization);
+      res.end('{}');
+    };
+
+    // Act
+    await getItem({ region: 'ap-northeast-1' });
+
+    // Assess
+    expect(authorization).toMatch(/Credential=AKIDUNITTEST\/\d{8}\/ap-northeast-1\/dynamodb\/aws4_request/);
   });
 
   it('reuses one keep-alive connection across calls', async () => {

@@ -178,7 +178,7 @@ describe('Function: createTokenClient', () => {
 
     it('returns the current token while fresh and fetches once it is due (0.8 × expiresIn)', async () => {
       const { fetch, calls } = fakeFetch(okResponder(100));
-      const tokens = client(fetch);
+      const tokens = client(fetch, { refreshJitter: 0 }); // the refresh point itself
 
       expect((await tokens.getToken()).authToken).toBe('secret-token-1');
       await jest.advanceTimersByTimeAsync(79_999);
@@ -371,7 +371,7 @@ describe('Function: createTokenClient', () => {
     it('refreshes at 0.8 × expiresIn after the token was requested, not before', async () => {
       // expiresAt is deliberately nonsense: the schedule must come from expiresIn, not the local clock.
       const { fetch, calls } = fakeFetch((n) => reply(200, tokenBody(n, 3_600, { expiresAt: 1 })));
-      const tokens = client(fetch);
+      const tokens = client(fetch, { refreshJitter: 0 }); // the refresh point itself
       const { onToken } = listen(tokens);
 
       tokens.start();
@@ -468,7 +468,7 @@ describe('Function: createTokenClient', () => {
 
     it('reports the countdown to the next refresh', async () => {
       const { fetch } = fakeFetch(okResponder(100));
-      const tokens = client(fetch);
+      const tokens = client(fetch, { refreshJitter: 0 }); // the refresh point itself
       tokens.start();
       await flush();
       await jest.advanceTimersByTimeAsync(30_000);

@@ -62,7 +62,7 @@ describe('Function: validateConfig', () => {
 
     // Assess
     expect(resolved.tiers.length).toBeGreaterThan(0);
-    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 });
+    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true });
     expect(resolved.logLevel).toBe('INFO');
     expect(resolved.tracing).toBe(false);
     expect(resolved.momento.deadlineMs).toBe(3000);
@@ -80,10 +80,15 @@ describe('Function: validateConfig', () => {
       ],
       token: { defaultTtlSeconds: 3600, maxTtlSeconds: 3600 },
       cors: { allowOrigins: ['https://app.example.com'] },
-      throttling: { rateLimit: 10, burstLimit: 20 },
-      momento: { endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com', secret: { create: true }, deadlineMs: 3000 },
-      tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5 },
-      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, maxCredentialLifetimeSeconds: 86400 },
+      throttling: { rateLimit: 100, burstLimit: 200 },
+      momento: {
+        endpoint: 'cell-4-us-west-2-1.prod.a.momentohq.com',
+        secret: { create: true },
+        deadlineMs: 3000,
+        mintsPerSecond: 5,
+      },
+      tokenCache: { enabled: true, maxEntries: 10_000, minRemainingFraction: 0.5, fleet: true },
+      revocation: { enabled: true, cacheSeconds: 5, failOpen: false, clockMarginSeconds: 60 },
       logLevel: 'INFO',
       tracing: false,
     });
@@ -112,8 +117,8 @@ describe('Function: validateConfig', () => {
       forwardClaims: [],
     });
     expect(resolved.token).toEqual({ defaultTtlSeconds: 3600, maxTtlSeconds: 7200 });
-    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 5, minRemainingFraction: 0.5 });
-    expect(resolved.throttling).toEqual({ rateLimit: 10, burstLimit: 20 });
+    expect(resolved.tokenCache).toEqual({ enabled: true, maxEntries: 5, minRemainingFraction: 0.5, fleet: true });
+    expect(resolved.throttling).toEqual({ rateLimit: 100, burstLimit: 200 });
   });
 
   it('does not write defaults into the operator’s object', () => {
@@ -204,6 +209,20 @@ describe('Function: validateConfig', () => {
         ),
       /tiers: a user in every group would get 22 distinct statements/,
     ],
+    [
+      'a shared tier whose scope uses {sub}',
+      (c) =>
+        (c.tiers[0] = {
+          ...c.tiers[0],
+          shared: true,
+          permissions: [
+            ...c.tiers[0].permissions,
+            { type: 'topic', cache: 'app', role: 'subscribeonly', topic: 'inbox-{sub}' },
+          ],
+        }),
+      /tiers\[0\]\.shared: a shared tier gives all its users one token, so its permissions cannot use \{sub\} or \{claims\.…\} \(permissions\[1\] does\)/,
+    ],
+    ['momento.mintsPerSecond of 0', (c) => (c.momento.mintsPerSecond = 0), /momento\.mintsPerSecond: /],
     [
       'a token ttl under 60 s',
       (c) => (c.token = { defaultTtlSeconds: 59, maxTtlSeconds: 3600 }),

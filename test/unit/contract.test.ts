@@ -71,9 +71,9 @@ describe('Contract: GET /token', () => {
     expect(parsed).toEqual(body);
     expect(parsed?.permissions).toEqual(minted[0]?.grants);
     expect((body.permissions as unknown[]).every(contract.isTokenPermission)).toBe(true);
-    expect(Object.keys(body).sort()).toEqual(
-      ['authToken', 'endpoint', 'expiresAt', 'expiresIn', 'permissions', 'tokenId'].sort(),
-    );
+    // The reader tier is shared (one token for all readers): no per-user tokenId.
+    const fields = ['authToken', 'endpoint', 'expiresAt', 'expiresIn', 'permissions'];
+    expect(Object.keys(body).sort()).toEqual((group === 'readers' ? fields : [...fields, 'tokenId']).sort());
   });
 
   it('the member tier exercises every optional selector of both statement kinds', async () => {

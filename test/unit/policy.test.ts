@@ -82,7 +82,16 @@ describe('Function: PolicyEngine.decide', () => {
       const decision = tvm.decide(user('b1c2', groups));
 
       // Assess
-      expect(decision).toEqual({ outcome: 'granted', grants, ttlSeconds: ttl, tiers, tokenId: 'b1c2' });
+      // Only the reader tier is shared: a reader's token is the scope's, anyone else's is their own.
+      const shared = tiers.every((t) => t === 'reader');
+      expect(decision).toEqual({
+        outcome: 'granted',
+        grants,
+        ttlSeconds: ttl,
+        tiers,
+        tokenId: shared ? undefined : 'b1c2',
+        shared,
+      });
     });
 
     it.each<[string, string[]]>([
@@ -134,6 +143,7 @@ describe('Function: PolicyEngine.decide', () => {
         ttlSeconds: 900,
         tiers: ['public'],
         tokenId: undefined,
+        shared: false,
       };
       expect(anonymous).toEqual(expected);
       expect(spoofed).toEqual(expected);

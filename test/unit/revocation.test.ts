@@ -74,7 +74,7 @@ describe('Function: refuses', () => {
   it.each([
     ['no record', undefined, T - 1, false],
     ['issued before T', record, T - 1, true],
-    ['issued at T', record, T, false],
+    ['issued at T (the same second: maybe before the revocation)', record, T, true],
     ['issued after T (a new sign-in)', record, T + 1, false],
     ['no usable issue time: refuse all', record, undefined, true],
   ])('%s', (_what, r, issuedAt, expected) => {
@@ -91,6 +91,10 @@ describe('Function: refuses', () => {
     expect(revocationExpiry(T, { maxCredentialLifetimeSeconds: 86400, maxTokenTtlSeconds: 3600 })).toBe(
       T + 86400 + 3600,
     );
+  });
+
+  it('keeps a record until lifted when no credential lifetime is configured (refresh tokens outlive a day)', () => {
+    expect(revocationExpiry(T, { maxTokenTtlSeconds: 3600 })).toBeUndefined();
   });
 });
 
@@ -365,7 +369,7 @@ describe('Function: revocationFromEnv / liveGroupsFromEnv', () => {
       enabled: true,
       cacheSeconds: 5,
       failOpen: false,
-      maxCredentialLifetimeSeconds: 86400,
+      clockMarginSeconds: 60,
     });
     expect(() => revocationFromEnv(cognito, {})).toThrow(/TVM_REVOCATION_TABLE/);
     expect(revocationFromEnv(cognito, { TVM_REVOCATION_TABLE: 't' })).toBeInstanceOf(RevocationCheck);

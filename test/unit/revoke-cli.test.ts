@@ -42,16 +42,47 @@ describe('Script: revoke (command line)', () => {
   });
 
   it('says when each part takes effect, with the configured bounds', () => {
-    const lines = effectLines('cognito:abc', 1_767_225_600, 1_767_315_600, SETTINGS);
+    const lines = effectLines('cognito:abc', 1_767_225_600, 1_767_225_660, 1_767_315_600, SETTINGS);
     expect(lines).toEqual([
-      'Revoked cognito:abc at 2026-01-01T00:00:00Z.',
       expect.stringMatching(
-        /^- Within 5 s \(revocation.cacheSeconds\), by 2026-01-01T00:00:05Z: every request from a credential issued before now gets 403 "revoked"/,
+        /^Revoked cognito:abc at 2026-01-01T00:00:00Z \(this machine's clock\): credentials issued up to 2026-01-01T00:01:00Z are refused \(revocation.clockMarginSeconds = 60 s/,
+      ),
+      expect.stringMatching(
+        /^- Within 5 s \(revocation.cacheSeconds\), by 2026-01-01T00:00:05Z: every request from such a credential gets 403 "revoked"/,
       ),
       expect.stringMatching(/at most 900 s \(token.maxTtlSeconds\), i.e. by 2026-01-01T00:15:05Z/),
-      expect.stringMatching(/A new sign-in after now is accepted.*users -- disable/),
+      expect.stringMatching(/refresh does not help.*only a new sign-in after 2026-01-01T00:01:00Z.*users -- disable/),
       expect.stringMatching(/expires at 2026-01-02T01:00:00Z .*--lift cognito:abc/),
     ]);
+  });
+
+  it('says a record without a TTL lasts until lifted', () => {
+    const lines = effectLines('cognito:abc', 1_767_225_600, 1_767_225_600, undefined, SETTINGS);
+    expect(lines[0]).not.toMatch(/clockMarginSeconds/);
+    expect(lines[4]).toBe('- The record lasts until you lift it: npm run revoke -- --lift cognito:abc');
+  });
+
+  it.each([
+    ['an API key', 'authorizer:apikey:svc-a', { issueTimeForwarded: true }, /API key has no issue time: EVERY request/],
+    ['no issue time forwarded', 'authorizer:u-1', { issueTimeForwarded: false }, /does not forward iat\/auth_time/],
+    [
+      'only iat forwarded',
+      'authorizer:u-1',
+      { issueTimeForwarded: true, authTimeForwarded: false },
+      /Only iat is forwarded.*a refreshed one included/,
+    ],
+    [
+      'auth_time forwarded',
+      'authorizer:u-1',
+      { issueTimeForwarded: true, authTimeForwarded: true },
+      /auth_time is after .*only if your IdP sends it/,
+    ],
+  ])('tells the truth about refreshes in authorizer mode: %s', (_what, principal, flags, line) => {
+    const s: RevocationSettings = { ...SETTINGS, mode: 'authorizer', ...flags };
+    expect(effectLines(principal, 1_767_225_600, 1_767_225_600, undefined, s)[3]).toMatch(line);
+    expect(effectLines(principal, 1_767_225_600, 1_767_225_600, undefined, s).join('\n')).not.toMatch(
+      /A new sign-in after now is accepted/,
+    );
   });
 });
 

@@ -388,6 +388,16 @@ describe('Function: formatTable', () => {
     expect(text).toMatch(/1 passed, 1 failed, 1 skipped, 1 reported/);
   });
 
+  it.each([
+    ['an API key', `key svc-a.${'a'.repeat(43)} seen`, 'key [redacted] seen'],
+    ['a JWT', 'got eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln here', 'got [redacted] here'],
+    ['an Authorization value', 'Authorization: Bearer abcdefgh1234', 'Authorization: Bearer [redacted]'],
+    ['a long opaque token', `t=${'Ab1+'.repeat(12)}==`, 't=[redacted]'],
+    ['terminal escapes', '\u001b[31mred\u001b[0m \u001b]0;title\u0007ok\u0008\r', 'red ok'],
+  ])('redact masks %s it was never told about and strips control characters', (_what, text, expected) => {
+    expect(redact(text, [])).toBe(expected);
+  });
+
   it('redact ignores short strings (they would mask ordinary words)', () => {
     expect(redact('a 200 b', ['200'])).toBe('a 200 b');
   });

@@ -51,9 +51,17 @@ function powertools(act: (t: Telemetry) => void): Line[] {
           metrics.addMetric(e.tokenSource === 'minted' ? 'TokensIssued' : 'TokensReused', MetricUnit.Count, 1);
           if (e.mintLatencyMs !== undefined && e.tokenSource === 'minted')
             metrics.addMetric('MintLatency', MetricUnit.Milliseconds, e.mintLatencyMs);
+          if (e.tokenSource === 'stale') metrics.addMetric('StaleTokensServed', MetricUnit.Count, 1);
         } else if (e.momentoFailure === 'throttled') metrics.addMetric('Throttled', MetricUnit.Count, 1);
         else if (decision === 'denied' || status < 500) metrics.addMetric('Denied', MetricUnit.Count, 1);
         else metrics.addMetric('Errors', MetricUnit.Count, 1);
+        if (e.mintLatencyMs !== undefined) metrics.addMetric('MintCalls', MetricUnit.Count, 1);
+        if (e.code === 'mint-budget-exhausted') metrics.addMetric('MintBudgetExhausted', MetricUnit.Count, 1);
+        if (e.fleetCache === 'hit') metrics.addMetric('FleetCacheHits', MetricUnit.Count, 1);
+        else if (e.fleetCache === 'miss') metrics.addMetric('FleetCacheMisses', MetricUnit.Count, 1);
+        else if (e.fleetCache === 'error') metrics.addMetric('FleetCacheErrors', MetricUnit.Count, 1);
+        if (e.governor === 'unavailable') metrics.addMetric('GovernorUnavailable', MetricUnit.Count, 1);
+        if (e.mintWaitMs !== undefined) metrics.addMetric('MintWait', MetricUnit.Milliseconds, e.mintWaitMs);
         if (e.code === 'revocation-check-failed' || e.revocationCheck === 'failed-open')
           metrics.addMetric('RevocationCheckFailed', MetricUnit.Count, 1);
         if (e.code === 'revoked') metrics.addMetric('Revoked', MetricUnit.Count, 1);
@@ -161,6 +169,54 @@ const EVENTS: [string, IssuanceEvent][] = [
   [
     'an internal error',
     { requestId: 'r8', decision: 'error', status: 500, code: 'internal', reason: 'TypeError', latencyMs: 1 },
+  ],
+  [
+    'a fleet cache hit of a shared scope',
+    {
+      requestId: 'r9',
+      decision: 'granted',
+      status: 200,
+      tokenSource: 'fleet',
+      fleetCache: 'hit',
+      sharedScope: true,
+      latencyMs: 4,
+    },
+  ],
+  [
+    'a governed mint after a fleet miss',
+    {
+      requestId: 'r10',
+      decision: 'granted',
+      status: 200,
+      tokenSource: 'minted',
+      fleetCache: 'miss',
+      mintWaitMs: 180,
+      mintLatencyMs: 20,
+      latencyMs: 210,
+    },
+  ],
+  [
+    'a refusal for the mint budget',
+    {
+      requestId: 'r11',
+      decision: 'denied',
+      status: 429,
+      code: 'mint-budget-exhausted',
+      fleetCache: 'miss',
+      latencyMs: 5,
+    },
+  ],
+  [
+    'a stale token served while the governor is unavailable',
+    {
+      requestId: 'r12',
+      decision: 'granted',
+      status: 200,
+      tokenSource: 'stale',
+      fleetCache: 'error',
+      governor: 'unavailable',
+      latencyMs: 9,
+    },
   ],
 ];
 

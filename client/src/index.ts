@@ -38,6 +38,7 @@ export type {
 // Topic subscriptions that survive token refresh (client/README.md, "Topic subscriptions").
 export {
   DEFAULT_MAX_RESUBSCRIBE_ATTEMPTS,
+  DEFAULT_MOVE_TIMEOUT_MS,
   FATAL_TOPIC_ERROR_CODES,
   subscribeWithRefresh,
   SubscriptionError,
@@ -45,6 +46,7 @@ export {
 export type {
   RefreshingSubscription,
   RefreshingSubscriptionOptions,
+  SubscriptionStatus,
   TopicClientLike,
   TopicDiscontinuityLike,
   TopicErrorLike,

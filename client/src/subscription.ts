@@ -67,6 +67,12 @@ export const FATAL_TOPIC_ERROR_CODES: readonly string[] = ['AUTHENTICATION_ERROR
 /** Default limit of consecutive failed (re)subscribes before giving up. */
 export const DEFAULT_MAX_RESUBSCRIBE_ATTEMPTS = 10;
 
+/**
+ * Default longest overlap of a move: how long the old stream stays open when the new one has not yet shown
+ * that it continues where the old one is (a quiet topic shows nothing).
+ */
+export const DEFAULT_MOVE_TIMEOUT_MS = 5_000;
+
 /** Why a {@link RefreshingSubscription} stopped by itself. */
 export class SubscriptionError extends Error {
   override readonly name = 'SubscriptionError';
@@ -97,16 +103,18 @@ export interface TopicGap {
 export interface RefreshingSubscriptionOptions {
   /** The TVM client (or anything shaped like it); its `token` events drive the moves. */
   readonly tokens: TokenSource;
-  /** Builds a `TopicClient` for one token's credentials; called once per token. */
-  readonly createTopicClient: (credentials: DisposableTokenCredentials) => TopicClientLike;
+  /**
+   * Builds a `TopicClient` for one token; called once per token. `token` is the whole TVM answer, for a
+   * factory that also needs its endpoint.
+   */
+  readonly createTopicClient: (credentials: DisposableTokenCredentials, token: TokenResponse) => TopicClientLike;
   readonly cacheName: string;
   readonly topicName: string;
-  /** Each item once, in sequence order as delivered. */
+  /** Each item once, in sequence order. */
   readonly onItem: (item: TopicItemLike) => void;
   /**
    * A gap: items after `lastSequenceNumber` and before `newSequenceNumber` are lost. `detected` is false
-   * when the service reported it (a discontinuity), true when a re-opened stream started past the last
-   * delivered item + 1.
+   * when the service reported it (a discontinuity), true when found here from the sequence numbers.
    * @default nothing
    */
   readonly onDiscontinuity?: (gap: TopicGap) => void;
@@ -116,12 +124,12 @@ export interface RefreshingSubscriptionOptions {
    */
   readonly onStop?: (error: SubscriptionError) => void;
   /**
-   * Informational: a stream was moved to a new token, or is being re-opened after a drop.
+   * Informational: a stream was moved to a new token, or is being re-opened after a failure.
    * @default nothing
    */
-  readonly onStatus?: (status: { type: 'moved' } | { type: 'reconnecting'; attempt: number; delayMs: number }) => void;
+  readonly onStatus?: (status: SubscriptionStatus) => void;
   /**
-   * Backoff between re-subscribes after a dropped stream.
+   * Backoff between re-subscribes after a failed stream.
    * @default DEFAULT_BACKOFF (0.5 s doubling to 30 s, full jitter)
    */
   readonly backoff?: BackoffOptions;
@@ -131,17 +139,31 @@ export interface RefreshingSubscriptionOptions {
    */
   readonly maxResubscribeAttempts?: number;
   /**
+   * Longest time both streams of a move stay open while the new one has not shown that it continues the old
+   * one; then the new one takes over anyway (and a gap, if any, is reported as detected).
+   * @default DEFAULT_MOVE_TIMEOUT_MS
+   */
+  readonly moveTimeoutMs?: number;
+  /**
    * Randomness in [0, 1) for the jitter.
    * @default Math.random
    */
   readonly random?: () => number;
 }
 
+/** What {@link RefreshingSubscriptionOptions.onStatus} reports. */
+export type SubscriptionStatus =
+  | { readonly type: 'moved'; readonly overlapItems: number }
+  | { readonly type: 'reconnecting'; readonly attempt: number; readonly delayMs: number };
+
 /** A running subscription. */
 export interface RefreshingSubscription {
   /** Resolves once the first stream is open; rejects with the {@link SubscriptionError} if it never opens. */
   readonly ready: Promise<void>;
-  /** Highest sequence number delivered, or undefined before the first item. */
+  /**
+   * Where the subscription is: the sequence number of the last item delivered (after a reported gap, the one
+   * before the gap's `newSequenceNumber`); undefined before the first item.
+   */
   readonly lastSequenceNumber: number | undefined;
   /** True once closed or stopped. */
   readonly closed: boolean;
@@ -149,15 +171,18 @@ export interface RefreshingSubscription {
   close(): void;
 }
 
+/** What a new stream delivered before it took over: replayed in order when it does. */
+type Buffered = { readonly item: TopicItemLike } | { readonly gap: TopicDiscontinuityLike };
+
 interface Stream {
   readonly token: string;
   handle: TopicStreamLike | undefined;
-  /** Set when this side closed it, so its end is not mistaken for a drop. */
+  /** Set when this side closed it or gave up on it: nothing it sends counts any more. */
   retired: boolean;
-  /** Whether it delivered (or skipped as a repeat) an item yet. */
-  seen: boolean;
-  /** Whether the service reported a discontinuity on it. */
-  reportedGap: boolean;
+  /** A stream opened while another one delivers: its items wait here until it takes over. */
+  readonly buffer: Buffered[];
+  /** Items it sent that the old stream had already delivered (the overlap of a move). */
+  overlap: number;
 }
 
 function isStream(result: TopicStreamLike | TopicErrorLike): result is TopicStreamLike {
@@ -165,7 +190,11 @@ function isStream(result: TopicStreamLike | TopicErrorLike): result is TopicStre
 }
 
 /**
- * Subscribes to a topic and keeps the subscription alive across token refreshes and dropped streams.
+ * Subscribes to a topic and keeps the subscription alive across token refreshes and failed streams.
+ *
+ * A move to a new token is make-before-break: the new stream is opened while the old one keeps delivering,
+ * and takes over only once one of its items is at or below the last delivered + 1 (so nothing between the
+ * two is lost, whatever the order the two connections deliver in), or after `moveTimeoutMs`.
  *
  * @example
  * ```ts
@@ -187,15 +216,20 @@ function isStream(result: TopicStreamLike | TopicErrorLike): result is TopicStre
 export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): RefreshingSubscription {
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const maxAttempts = options.maxResubscribeAttempts ?? DEFAULT_MAX_RESUBSCRIBE_ATTEMPTS;
+  const moveTimeoutMs = options.moveTimeoutMs ?? DEFAULT_MOVE_TIMEOUT_MS;
   const random = options.random ?? Math.random;
 
+  /** The stream whose items are delivered. */
   let active: Stream | undefined;
-  /** Opening for a newer token while `active` keeps delivering. */
-  let pending: Stream | undefined;
+  /** A stream for a newer token: opening, or open and buffering until it takes over from `active`. */
+  let next: Stream | undefined;
   let last: number | undefined;
+  /** The service reported a gap: the next jump in sequence numbers is that gap, already reported. */
+  let gapReported = false;
   let closed = false;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let moveTimer: ReturnType<typeof setTimeout> | undefined;
   let resolveReady!: () => void;
   let rejectReady!: (e: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -205,10 +239,26 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
   // A caller that only uses onStop must not get an unhandled rejection.
   ready.catch(() => undefined);
 
+  const clearMoveTimer = (): void => {
+    if (moveTimer !== undefined) clearTimeout(moveTimer);
+    moveTimer = undefined;
+  };
+
   const retire = (stream: Stream | undefined): void => {
     if (stream === undefined) return;
     stream.retired = true;
     stream.handle?.unsubscribe();
+  };
+
+  const shutdown = (): void => {
+    unsubscribeTokens?.();
+    if (retryTimer !== undefined) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    clearMoveTimer();
+    retire(next);
+    retire(active);
+    next = undefined;
+    active = undefined;
   };
 
   const stop = (error: SubscriptionError): void => {
@@ -219,16 +269,6 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
     options.onStop?.(error);
   };
 
-  const shutdown = (): void => {
-    unsubscribeTokens?.();
-    if (retryTimer !== undefined) clearTimeout(retryTimer);
-    retryTimer = undefined;
-    retire(pending);
-    retire(active);
-    pending = undefined;
-    active = undefined;
-  };
-
   const momentoError = (error: TopicErrorLike): boolean => {
     const code = error.errorCode();
     if (!FATAL_TOPIC_ERROR_CODES.includes(code)) return false;
@@ -236,31 +276,103 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
     return true;
   };
 
-  const deliver = (stream: Stream, item: TopicItemLike): void => {
-    if (closed || stream.retired) return;
+  const tvmError = (e: unknown): boolean => {
+    if (e instanceof TokenVendingError && e.kind === 'auth') {
+      stop(new SubscriptionError('auth', e.code, `the token vending machine refused a token: ${e.message}`, e));
+      return true;
+    }
+    return false;
+  };
+
+  /** Passes an item on unless it is a repeat; reports a jump the service did not report. */
+  const emit = (stream: Stream, item: TopicItemLike): void => {
     const seq = item.sequenceNumber();
-    const first = !stream.seen;
-    stream.seen = true;
-    // Sequence numbers of a topic are consecutive: a later stream that starts past last + 1 (one opened at
-    // the live end after a drop) lost the items in between, and the service reports nothing in that case.
-    if (first && last !== undefined && seq > last + 1 && !stream.reportedGap) {
+    if (last !== undefined && seq <= last) {
+      stream.overlap += 1;
+      return;
+    }
+    // Topic sequence numbers are consecutive: a stream opened at the live end (after a failure, or a move
+    // that timed out) says nothing about what it missed, so the jump is the only sign of the loss.
+    if (last !== undefined && seq > last + 1 && !gapReported) {
       options.onDiscontinuity?.({ lastSequenceNumber: last, newSequenceNumber: seq, detected: true });
     }
-    // The overlap of two streams during a move, and a stream re-opened at an earlier point, repeat items.
-    if (last !== undefined && seq <= last) return;
+    gapReported = false;
     last = seq;
     options.onItem(item);
   };
 
-  /** A stream failed without this side asking: re-open with backoff, on the latest token. */
-  const dropped = (stream: Stream): void => {
+  const emitGap = (d: TopicDiscontinuityLike): void => {
+    options.onDiscontinuity?.({
+      lastSequenceNumber: d.lastSequenceNumber(),
+      newSequenceNumber: d.newSequenceNumber(),
+      detected: false,
+    });
+    gapReported = true;
+    // The next item is numbered from `newSequenceNumber` on, which may be lower than `last` when the topic's
+    // numbering restarted (a new sequence page): items from there on are new, not repeats.
+    last = d.newSequenceNumber() - 1;
+  };
+
+  /** `next` replaces `active`: what it buffered is replayed (repeats dropped), then the old stream closes. */
+  const takeOver = (): void => {
+    const stream = next;
+    if (stream === undefined || stream.handle === undefined) return;
+    clearMoveTimer();
+    next = undefined;
+    const previous = active;
+    active = stream;
+    retire(previous);
+    for (const entry of stream.buffer.splice(0)) {
+      if ('item' in entry) emit(stream, entry.item);
+      else emitGap(entry.gap);
+    }
+    if (previous !== undefined) options.onStatus?.({ type: 'moved', overlapItems: stream.overlap });
+  };
+
+  /** Whether the new stream's earliest buffered item joins up with what was delivered. */
+  const continues = (stream: Stream): boolean => {
+    const first = stream.buffer[0];
+    if (first === undefined) return false;
+    if (!('item' in first)) return true;
+    return last === undefined || first.item.sequenceNumber() <= last + 1;
+  };
+
+  const onItem = (stream: Stream, item: TopicItemLike): void => {
     if (closed || stream.retired) return;
-    stream.retired = true;
-    stream.handle?.unsubscribe();
-    if (stream === pending) pending = undefined;
-    if (stream === active) active = undefined;
-    if (active !== undefined || pending !== undefined || retryTimer !== undefined) return;
-    scheduleResubscribe();
+    if (stream === active) {
+      emit(stream, item);
+      if (next?.handle !== undefined && continues(next)) takeOver();
+      return;
+    }
+    // Not yet taken over: possible only while the old stream still delivers.
+    stream.buffer.push({ item });
+    if (stream.handle !== undefined && continues(stream)) takeOver();
+  };
+
+  const onGap = (stream: Stream, gap: TopicDiscontinuityLike): void => {
+    if (closed || stream.retired) return;
+    if (stream === active) emitGap(gap);
+    else stream.buffer.push({ gap });
+  };
+
+  /** A stream failed without this side asking: re-open with backoff, on the latest token. */
+  const failed = (stream: Stream): void => {
+    if (closed || stream.retired) return;
+    retire(stream);
+    if (stream === active) {
+      active = undefined;
+      // The new stream of a move in progress is all there is now.
+      if (next?.handle !== undefined) {
+        takeOver();
+        return;
+      }
+      if (next !== undefined) return;
+    }
+    if (stream === next) {
+      next = undefined;
+      clearMoveTimer();
+    }
+    if (retryTimer === undefined) scheduleResubscribe();
   };
 
   const scheduleResubscribe = (): void => {
@@ -288,44 +400,29 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
     try {
       token = await options.tokens.getToken();
     } catch (e) {
-      if (!tvmError(e)) scheduleResubscribe();
+      if (!closed && !tvmError(e)) scheduleResubscribe();
       return;
     }
-    if (closed) return;
-    open(token.authToken);
+    open(token);
   };
 
-  const tvmError = (e: unknown): boolean => {
-    if (e instanceof TokenVendingError && e.kind === 'auth') {
-      stop(new SubscriptionError('auth', e.code, `the token vending machine refused a token: ${e.message}`, e));
-      return true;
-    }
-    return false;
-  };
-
-  const open = (authToken: string): void => {
+  const open = (token: TokenResponse): void => {
     if (closed) return;
-    if (active?.token === authToken || pending?.token === authToken) return;
-    const stream: Stream = { token: authToken, handle: undefined, retired: false, seen: false, reportedGap: false };
-    // A newer token supersedes one still opening.
-    retire(pending);
-    pending = stream;
-    const client = options.createTopicClient({ authToken });
+    const { authToken } = token;
+    if (active?.token === authToken || next?.token === authToken) return;
+    const stream: Stream = { token: authToken, handle: undefined, retired: false, buffer: [], overlap: 0 };
+    // A newer token supersedes one still opening or not yet taken over.
+    retire(next);
+    clearMoveTimer();
+    next = stream;
+    const client = options.createTopicClient({ authToken }, token);
     const callbacks: TopicSubscribeCallbacks = {
-      onItem: (item) => deliver(stream, item),
-      onDiscontinuity: (d) => {
-        if (closed || stream.retired) return;
-        stream.reportedGap = true;
-        options.onDiscontinuity?.({
-          lastSequenceNumber: d.lastSequenceNumber(),
-          newSequenceNumber: d.newSequenceNumber(),
-          detected: false,
-        });
-      },
+      onItem: (item) => onItem(stream, item),
+      onDiscontinuity: (gap) => onGap(stream, gap),
       // The SDK has already unsubscribed when it reports a stream error: the stream is over.
       onError: (error) => {
         if (closed || stream.retired) return;
-        if (!momentoError(error)) dropped(stream);
+        if (!momentoError(error)) failed(stream);
       },
       // @gomomento/sdk-web 1.118 re-opens a stream that ended or broke on a network error by itself, resuming
       // after its last item, and calls onSubscriptionEnd even then; a stream it gives up on ends in onError.
@@ -340,39 +437,36 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
           return;
         }
         if (!isStream(result)) {
-          if (!momentoError(result)) dropped(stream);
+          if (!momentoError(result)) failed(stream);
           return;
         }
         stream.handle = result;
-        const previous = active;
-        active = stream;
-        if (pending === stream) pending = undefined;
         failures = 0;
-        // Make-before-break: the old stream ran until now, so nothing published meanwhile is missed.
-        if (previous !== undefined) {
-          retire(previous);
-          options.onStatus?.({ type: 'moved' });
-        }
         resolveReady();
+        if (active === undefined || continues(stream)) {
+          takeOver();
+          return;
+        }
+        moveTimer = setTimeout(() => {
+          moveTimer = undefined;
+          takeOver();
+        }, moveTimeoutMs);
       },
-      () => {
-        dropped(stream);
-      },
+      () => failed(stream),
     );
   };
 
   const unsubscribeTokens = options.tokens.subscribe?.((event) => {
     if (closed) return;
-    if (event.type === 'token') open(event.token.authToken);
+    if (event.type === 'token') open(event.token);
     else if (event.type === 'auth-error') tvmError(event.error);
   });
 
   void (async () => {
     try {
-      const token = await options.tokens.getToken();
-      open(token.authToken);
+      open(await options.tokens.getToken());
     } catch (e) {
-      if (!tvmError(e)) scheduleResubscribe();
+      if (!closed && !tvmError(e)) scheduleResubscribe();
     }
   })();
 

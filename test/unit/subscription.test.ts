@@ -21,7 +21,7 @@ import type { TopicClient } from '@gomomento/sdk-web';
 const SDK_TOPIC_CLIENT_FITS: TopicClient extends TopicClientLike ? true : never = true;
 
 function token(n: number): TokenResponse {
-  return { authToken: `tok-${n}`, expiresAt: 0, expiresIn: 60 } as unknown as TokenResponse;
+  return { authToken: `tok-${n}`, expiresAt: 0, expiresIn: 60, endpoint: `endpoint-${n}` } as unknown as TokenResponse;
 }
 
 class FakeTokens {
@@ -70,11 +70,14 @@ function momentoError(code: string): TopicErrorLike {
 class FakeTopics {
   readonly streams: FakeStream[] = [];
   readonly clientsFor: string[] = [];
+  /** The whole TVM answer each client was built for (the factory's second argument). */
+  readonly endpointsFor: string[] = [];
   answers: (TopicErrorLike | 'stream' | 'hold')[] = [];
   private held: (() => void)[] = [];
 
-  factory = ({ authToken }: { authToken: string }): TopicClientLike => {
+  factory = ({ authToken }: { authToken: string }, response: TokenResponse): TopicClientLike => {
     this.clientsFor.push(authToken);
+    this.endpointsFor.push(response.endpoint);
     return {
       subscribe: (_cache, _topic, callbacks) => {
         const stream: FakeStream = {
@@ -159,6 +162,15 @@ describe('Function: subscribeWithRefresh', () => {
     expect(topics.last.callbacks.resumeAtSequenceNumber).toBeUndefined();
   });
 
+  it('builds each TopicClient from the whole token answer (credentials, and the endpoint for a factory that needs it)', async () => {
+    const { tokens, topics, sub } = setup();
+    await sub.ready;
+    tokens.refresh(2);
+    await settle();
+    expect(topics.clientsFor).toEqual(['tok-1', 'tok-2']);
+    expect(topics.endpointsFor).toEqual(['endpoint-1', 'endpoint-2']);
+  });
+
   it('moves to a refreshed token make-before-break: the old stream runs until the new one is open', async () => {
     const { tokens, topics, received, statuses, sub } = setup();
     await sub.ready;
@@ -172,19 +184,124 @@ describe('Function: subscribeWithRefresh', () => {
     expect(next.callbacks.resumeAtSequenceNumber).toBe(3);
     // Still opening: the old stream keeps delivering and is not closed.
     old.item(3);
-    await settle();
-    expect(old.unsubscribed).toBe(false);
     topics.release();
     await settle();
-    expect(old.unsubscribed).toBe(true);
-    expect(statuses).toContainEqual({ type: 'moved' });
-    // The new stream overlaps (2, 3 again) and continues; the retired one's late items are ignored.
-    next.item(2);
+    expect(old.unsubscribed).toBe(false);
+    // The new stream overlaps (3 again): it continues the old one, so it takes over and the old one closes.
     next.item(3);
+    expect(old.unsubscribed).toBe(true);
+    expect(statuses).toContainEqual({ type: 'moved', overlapItems: 1 });
     next.item(4);
     old.item(5);
     next.item(5);
     expect(received).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('keeps the old stream until it catches up with a new stream that is ahead, then replays the new one in order', async () => {
+    // Two connections deliver independently: the new stream's first items can arrive before the old
+    // stream's last ones.
+    const { tokens, topics, received, gaps, sub } = setup();
+    await sub.ready;
+    const old = topics.last;
+    old.item(1);
+    tokens.refresh(2);
+    await settle();
+    const next = topics.last;
+    next.item(3);
+    next.item(4);
+    expect(received).toEqual([1]);
+    expect(old.unsubscribed).toBe(false);
+    old.item(2);
+    expect(old.unsubscribed).toBe(true);
+    old.item(3);
+    next.item(5);
+    expect(received).toEqual([1, 2, 3, 4, 5]);
+    expect(gaps).toEqual([]);
+  });
+
+  it('lets the new stream take over after moveTimeoutMs on a quiet topic', async () => {
+    const { tokens, topics, statuses, sub } = setup({ moveTimeoutMs: 2_000 });
+    await sub.ready;
+    const old = topics.last;
+    tokens.refresh(2);
+    await settle();
+    await jest.advanceTimersByTimeAsync(1_999);
+    expect(old.unsubscribed).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(old.unsubscribed).toBe(true);
+    expect(statuses).toContainEqual({ type: 'moved', overlapItems: 0 });
+  });
+
+  it('reports a detected gap when the old stream never caught up before moveTimeoutMs', async () => {
+    const { tokens, topics, received, gaps, sub } = setup({ moveTimeoutMs: 2_000 });
+    await sub.ready;
+    topics.last.item(1);
+    tokens.refresh(2);
+    await settle();
+    topics.last.item(4);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(received).toEqual([1, 4]);
+    expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 4, detected: true }]);
+  });
+
+  it('replays a discontinuity the new stream reported before it took over', async () => {
+    const { tokens, topics, received, gaps, sub } = setup({ moveTimeoutMs: 2_000 });
+    await sub.ready;
+    topics.last.item(1);
+    tokens.refresh(2);
+    await settle();
+    topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 1, newSequenceNumber: () => 7 });
+    topics.last.item(7);
+    expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 7, detected: false }]);
+    expect(received).toEqual([1, 7]);
+    expect(topics.at(0).unsubscribed).toBe(true);
+  });
+
+  it('a newer token supersedes a move still opening', async () => {
+    const { tokens, topics, sub } = setup();
+    await sub.ready;
+    topics.answers = ['hold'];
+    tokens.refresh(2);
+    const second = topics.last;
+    tokens.refresh(3);
+    await settle();
+    expect(second.unsubscribed).toBe(false); // its subscribe has not answered yet
+    topics.release();
+    await settle();
+    expect(second.unsubscribed).toBe(true);
+    expect(topics.last.authToken).toBe('tok-3');
+    expect(topics.at(0).unsubscribed).toBe(false);
+  });
+
+  it('keeps the old stream and retries the move with backoff when the new stream fails to open', async () => {
+    const { tokens, topics, received, statuses, sub } = setup();
+    await sub.ready;
+    const old = topics.last;
+    topics.answers = [momentoError('SERVER_UNAVAILABLE')];
+    tokens.refresh(2);
+    await settle();
+    expect(statuses).toContainEqual({ type: 'reconnecting', attempt: 1, delayMs: 50 });
+    old.item(1);
+    expect(received).toEqual([1]);
+    await jest.advanceTimersByTimeAsync(50);
+    expect(topics.streams).toHaveLength(3);
+    expect(topics.last.authToken).toBe('tok-2');
+    topics.last.item(1);
+    expect(old.unsubscribed).toBe(true);
+  });
+
+  it('hands over at once when the old stream fails while the new one is open', async () => {
+    const { tokens, topics, received, statuses, sub } = setup();
+    await sub.ready;
+    topics.last.item(1);
+    tokens.refresh(2);
+    await settle();
+    topics.last.item(3);
+    topics.at(0).callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
+    expect(received).toEqual([1, 3]);
+    expect(statuses.filter((s) => (s as { type: string }).type === 'reconnecting')).toEqual([]);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(topics.streams).toHaveLength(2);
   });
 
   it('does not open a second stream for a token event carrying the token already in use', async () => {
@@ -242,6 +359,8 @@ describe('Function: subscribeWithRefresh', () => {
     await sub.ready;
     tokens.refresh(2);
     await settle();
+    topics.last.item(1); // the new stream takes over (nothing was delivered yet)
+    expect(topics.at(0).unsubscribed).toBe(true);
     topics.at(0).callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(10_000);
     expect(topics.streams).toHaveLength(2);
@@ -262,6 +381,18 @@ describe('Function: subscribeWithRefresh', () => {
     topics.last.item(7);
     expect(gaps).toEqual([{ lastSequenceNumber: 2, newSequenceNumber: 6, detected: true }]);
     expect(received).toEqual([1, 2, 6, 7]);
+  });
+
+  it('accepts lower numbers after a discontinuity that restarts the numbering (a new sequence page)', async () => {
+    const { topics, received, gaps, sub } = setup();
+    await sub.ready;
+    topics.last.item(41);
+    topics.last.item(42);
+    topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 42, newSequenceNumber: () => 1 });
+    topics.last.item(1);
+    topics.last.item(2);
+    expect(received).toEqual([41, 42, 1, 2]);
+    expect(gaps).toEqual([{ lastSequenceNumber: 42, newSequenceNumber: 1, detected: false }]);
   });
 
   it('does not add a detected gap where the service reported a discontinuity', async () => {
@@ -397,30 +528,51 @@ describe('Function: subscribeWithRefresh', () => {
     expect(topics.last.unsubscribed).toBe(true);
   });
 
-  it('delivers every item exactly once in order across refreshes and drops (scripted stream of 300)', async () => {
-    const { tokens, topics, received, sub } = setup();
+  it('delivers every item exactly once in order across refreshes and a failure (scripted stream of 300)', async () => {
+    // Each refresh opens a stream that either replays the last few items, or registered late and whose
+    // first items arrive before the old stream's last ones (two connections, independent delays); the old
+    // one keeps sending until it is closed. One stream fails mid-way and is re-opened, resuming.
+    const { tokens, topics, received, gaps, statuses, sub } = setup();
     await sub.ready;
-    let refreshes = 1;
-    for (let seq = 1; seq <= 300; seq++) {
-      if (seq % 75 === 0) {
-        // A refresh: the new stream replays the last few items, then both run briefly.
-        topics.answers = ['hold'];
-        tokens.refresh(++refreshes);
-        const old = topics.at(topics.streams.length - 2);
-        old.item(seq);
-        topics.release();
-        await settle();
-        for (let r = Math.max(1, seq - 3); r <= seq; r++) topics.last.item(r);
-        continue;
+    let seq = 0;
+    const publish = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        seq += 1;
+        for (const s of topics.streams) if (!s.unsubscribed) s.item(seq);
       }
-      if (seq === 150 + 10) {
+    };
+    publish(50);
+    for (const [round, offset] of [
+      [2, -3],
+      [3, 2],
+      [4, -1],
+      [5, 4],
+    ] as const) {
+      const old = topics.last;
+      tokens.refresh(round);
+      await settle();
+      const next = topics.last;
+      if (offset < 0) {
+        for (let r = seq + offset + 1; r <= seq; r++) next.item(r);
+      } else {
+        // Published meanwhile: the old stream gets seq+1…seq+offset+2, the new one only the last two, first.
+        const later = [seq + offset + 1, seq + offset + 2];
+        for (const r of later) next.item(r);
+        for (let r = seq + 1; r <= seq + offset + 2; r++) old.item(r);
+        seq += offset + 2;
+      }
+      expect(old.unsubscribed).toBe(true);
+      publish(40);
+      if (round === 3) {
         topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
         await jest.advanceTimersByTimeAsync(1_000);
-        topics.last.item(seq - 1);
+        expect(topics.last.callbacks.resumeAtSequenceNumber).toBe(seq + 1);
+        publish(20);
       }
-      topics.last.item(seq);
     }
-    expect(refreshes).toBe(5);
+    publish(300 - seq);
+    expect(statuses.filter((s) => (s as { type: string }).type === 'moved')).toHaveLength(4);
     expect(received).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(gaps).toEqual([]);
   });
 });

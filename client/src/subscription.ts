@@ -34,6 +34,8 @@ export interface TopicErrorLike {
 /** An open stream (the SDK's `TopicSubscribe.Subscription`). */
 export interface TopicStreamLike {
   unsubscribe(): void;
+  /** False once the SDK has given the stream up (or it was unsubscribed). */
+  readonly isSubscribed?: boolean;
 }
 
 /** The callbacks handed to `TopicClient.subscribe` (a subset of the SDK's `SubscribeCallOptions`). */
@@ -425,9 +427,12 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
         if (!momentoError(error)) failed(stream);
       },
       // @gomomento/sdk-web 1.118 re-opens a stream that ended or broke on a network error by itself, resuming
-      // after its last item, and calls onSubscriptionEnd even then; a stream it gives up on ends in onError.
+      // after its last item, and calls onSubscriptionEnd even then; a stream it gives up on mostly ends in
+      // onError, except when a re-open of a stream that has had no item yet fails: it then just unsubscribes.
       onConnectionLost: () => undefined,
-      onSubscriptionEnd: () => undefined,
+      onSubscriptionEnd: () => {
+        if (stream.handle?.isSubscribed === false) failed(stream);
+      },
       ...(last === undefined ? {} : { resumeAtSequenceNumber: last + 1 }),
     };
     client.subscribe(options.cacheName, options.topicName, callbacks).then(

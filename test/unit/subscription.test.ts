@@ -52,6 +52,8 @@ interface FakeStream {
   readonly authToken: string;
   readonly callbacks: TopicSubscribeCallbacks;
   unsubscribed: boolean;
+  /** The SDK gave the stream up by itself (its handle's `isSubscribed` turns false). */
+  givenUp: boolean;
   item(seq: number, value?: string): void;
 }
 
@@ -84,10 +86,16 @@ class FakeTopics {
           authToken,
           callbacks,
           unsubscribed: false,
+          givenUp: false,
           item: (seq, value) => callbacks.onItem(item(seq, value)),
         };
         this.streams.push(stream);
-        const handle = { unsubscribe: () => (stream.unsubscribed = true) };
+        const handle = {
+          unsubscribe: () => (stream.unsubscribed = true),
+          get isSubscribed() {
+            return !stream.unsubscribed && !stream.givenUp;
+          },
+        };
         const answer = this.answers.shift() ?? 'stream';
         if (answer === 'stream') return Promise.resolve(handle);
         if (answer === 'hold') return new Promise((resolve) => this.held.push(() => resolve(handle)));
@@ -352,6 +360,16 @@ describe('Function: subscribeWithRefresh', () => {
     await jest.advanceTimersByTimeAsync(60_000);
     expect(topics.streams).toHaveLength(1);
     expect(topics.last.unsubscribed).toBe(false);
+  });
+
+  it('re-opens a stream the SDK ended by itself without an error (its handle is no longer subscribed)', async () => {
+    const { topics, statuses, sub } = setup();
+    await sub.ready;
+    topics.last.givenUp = true;
+    topics.last.callbacks.onSubscriptionEnd();
+    expect(statuses).toContainEqual({ type: 'reconnecting', attempt: 1, delayMs: 50 });
+    await jest.advanceTimersByTimeAsync(50);
+    expect(topics.streams).toHaveLength(2);
   });
 
   it('does not reconnect for an error on a stream it already retired', async () => {

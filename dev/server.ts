@@ -30,6 +30,7 @@ import { startDemoServer } from './demo-server';
 import { refuseForeignHost } from './host-guard';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
 import { startDevRevocation } from './revocation';
+import type { LocalDataPlane } from './local-momento';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -73,6 +74,8 @@ export interface DevServer {
   readonly config: ResolvedConfig;
   /** Whether tokens come from the embedded fake Momento. */
   readonly fake: boolean;
+  /** The local Momento data plane the fake's tokens work against (undefined with a real Momento key). */
+  readonly dataPlane: LocalDataPlane | undefined;
   /** Local sign-in for cognito/authorizer modes (undefined when verifying against a real pool). */
   readonly issuer: LocalIssuer | undefined;
   /** Whether `GET /dev/login` is served (local issuer, and the fake Momento or `allowDevLogin`). */
@@ -104,13 +107,24 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
         deadlineMs: config.momento.deadlineMs,
       }) as Minter,
       fake: false,
+      dataPlane: undefined,
       stop: async () => undefined,
     };
   }
   const fake = await import('./fake-momento');
   // grpc-js reads the CA path once, when it loads (the fake loads it): set it before anything else.
   Object.assign(process.env, fake.fakeMomentoEnv());
-  const local = await fake.startLocalMomento({ authOpsPerSecond: options.mintsPerSecond });
+  // --- local Momento data plane (dev/local-momento): the fake mints tokens that work against it, and their
+  // `endpoint` (http://127.0.0.1:<port>) tells the page where it is (client: momentoCredentialsFor). ---
+  const dataPlane = await (
+    await import('./local-momento')
+  ).startLocalDataPlane({ allowOrigins: config.cors.allowOrigins });
+  (options.log ?? console.log)(`  local Momento (grpc-web for @gomomento/sdk-web): ${dataPlane.endpoint}`);
+  // --- end local Momento ---
+  const local = await fake.startLocalMomento({
+    authOpsPerSecond: options.mintsPerSecond,
+    issueToken: dataPlane.issueToken,
+  });
   Object.assign(process.env, local.env);
   const { createGrpcMinter, staticKeySource } = await import('../lambda/momento');
   const minter = createGrpcMinter({
@@ -121,9 +135,11 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
   return {
     minter: minter as Minter,
     fake: true,
+    dataPlane,
     stop: async () => {
       minter.close();
       await local.close();
+      await dataPlane.close();
     },
   };
 }
@@ -327,7 +343,7 @@ function devTelemetry(log: (line: string) => void): Telemetry {
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const config = loadConfig(options);
-  const { minter, fake, stop } = await createMinter(config, options);
+  const { minter, fake, dataPlane, stop } = await createMinter(config, options);
   const { emulate, issuer, audience } = await createAuthEmulator(config, options.localAuth ?? false, log);
   const local = await startDevRevocation(config, log);
   const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log), revocation: local?.revocation });
@@ -429,6 +445,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     demoUrl: demoPort === undefined ? undefined : `http://localhost:${demoPort}/`,
     config,
     fake,
+    dataPlane,
     issuer,
     devLogin,
     login,

@@ -28,9 +28,15 @@ export { CLIENT_ERROR_CODES, TokenVendingError } from './errors.js';
 export type { TokenErrorKind, TokenVendingErrorInit } from './errors.js';
 export { backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
-export { momentoCredentials, refreshingMomentoClient } from './momento.js';
+export {
+  isLocalMomentoEndpoint,
+  momentoCredentials,
+  momentoCredentialsFor,
+  refreshingMomentoClient,
+} from './momento.js';
 export type {
   DisposableTokenCredentials,
+  LocalMomentoEndpoints,
   RefreshingMomentoClient,
   RefreshingMomentoClientOptions,
   TokenSource,

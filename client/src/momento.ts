@@ -8,10 +8,66 @@
 import type { TokenResponse } from './contract.js';
 import type { TokenClientEvent } from './tvm-client.js';
 
+/**
+ * The Web SDK's `endpointOverrides` for a local Momento: every endpoint is the given `http://` URL, which the SDK
+ * uses as is (plain HTTP, no `web.` prefix).
+ */
+export interface LocalMomentoEndpoints {
+  readonly cacheEndpoint: string;
+  readonly controlEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly secureConnection: false;
+}
+
 /** What `CredentialProvider.fromDisposableToken(...)` takes. */
 export interface DisposableTokenCredentials {
   /** The Momento disposable token. Never log it. */
   readonly authToken: string;
+  /**
+   * Only for a token of a local Momento (`npm run dev` without a Momento key), whose `endpoint` is
+   * `http://127.0.0.1:<port>`; absent for a real Momento endpoint (the SDK then derives `https://web.cache.…` etc.
+   * from the token itself).
+   */
+  readonly endpointOverrides?: LocalMomentoEndpoints;
+}
+
+/**
+ * Whether `endpoint` (a token response's) names a local Momento: `http://` on this machine (`127.0.0.1`,
+ * `localhost` or `[::1]`) with a port. Real Momento endpoints are host names; plain HTTP anywhere else is refused
+ * so a wrong answer cannot send a token over the network unencrypted.
+ */
+export function isLocalMomentoEndpoint(endpoint: string | undefined): boolean {
+  return endpoint !== undefined && /^http:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/.test(endpoint);
+}
+
+/**
+ * The credentials of one token response in the shape `CredentialProvider.fromDisposableToken` expects: the
+ * token, plus `endpointOverrides` when the token is for a local Momento ({@link isLocalMomentoEndpoint}). The same
+ * page code then works against a deployed stack and against `npm run dev`.
+ *
+ * @example
+ * ```ts
+ * import { CredentialProvider, TopicClient, TopicConfigurations } from '@gomomento/sdk-web';
+ * const topics = new TopicClient({
+ *   configuration: TopicConfigurations.Browser.latest(),
+ *   credentialProvider: CredentialProvider.fromDisposableToken(momentoCredentialsFor(await tokens.getToken())),
+ * });
+ * ```
+ */
+export function momentoCredentialsFor(
+  token: Pick<TokenResponse, 'authToken' | 'endpoint'>,
+): DisposableTokenCredentials {
+  const { authToken, endpoint } = token;
+  if (!isLocalMomentoEndpoint(endpoint)) return { authToken };
+  return {
+    authToken,
+    endpointOverrides: {
+      cacheEndpoint: endpoint,
+      controlEndpoint: endpoint,
+      tokenEndpoint: endpoint,
+      secureConnection: false,
+    },
+  };
 }
 
 /** Anything that hands out tokens like {@link TokenVendingClient} (structural, so a test double fits). */
@@ -22,7 +78,8 @@ export interface TokenSource {
 }
 
 /**
- * The current token in the shape `CredentialProvider.fromDisposableToken` expects, fetching one if needed.
+ * The current token in the shape `CredentialProvider.fromDisposableToken` expects, fetching one if needed
+ * ({@link momentoCredentialsFor}: with `endpointOverrides` for a local Momento).
  *
  * @example
  * ```ts
@@ -35,8 +92,7 @@ export interface TokenSource {
  * ```
  */
 export async function momentoCredentials(source: Pick<TokenSource, 'getToken'>): Promise<DisposableTokenCredentials> {
-  const { authToken } = await source.getToken();
-  return { authToken };
+  return momentoCredentialsFor(await source.getToken());
 }
 
 /** Options of {@link refreshingMomentoClient}. */
@@ -85,7 +141,7 @@ export function refreshingMomentoClient<T>(
 
   const adopt = (token: TokenResponse): T => {
     if (client !== undefined && builtFor === token.authToken) return client;
-    const next = create({ authToken: token.authToken });
+    const next = create(momentoCredentialsFor(token));
     const previous = client;
     client = next;
     builtFor = token.authToken;

@@ -79,6 +79,16 @@ export interface FakeMomentoOptions {
    * @default no budget
    */
   readonly authOpsPerSecond?: number;
+  /**
+   * Mints the `api_key` (and `endpoint`) of ok replies, e.g. the local data plane's issuer
+   * (dev/local-momento `issueToken`), so the tokens work against it.
+   * @default an opaque random `fake-disposable-…` key and {@link FakeMomentoOptions.endpoint}
+   */
+  readonly issueToken?: (request: {
+    readonly permissions: PermissionTypes.Permissions | undefined;
+    readonly validUntil: number;
+    readonly tokenId: string;
+  }) => { readonly apiKey: string; readonly endpoint: string };
 }
 
 /** A running fake. */
@@ -266,11 +276,15 @@ export async function startFakeMomento(options: FakeMomentoOptions = {}): Promis
     if (behavior === 'reset') return resetConnectionOf(call);
     if (behavior === 'ok') {
       const req = call.request;
-      const reply = {
-        apiKey: `fake-disposable-${randomBytes(24).toString('base64url')}`,
-        endpoint,
-        validUntil: Math.floor(Date.now() / 1000) + (req.has_expires ? req.expires.valid_for_seconds : 0),
-      };
+      const validUntil = Math.floor(Date.now() / 1000) + (req.has_expires ? req.expires.valid_for_seconds : 0);
+      const issued = options.issueToken?.({
+        permissions: req.has_permissions ? req.permissions : undefined,
+        validUntil,
+        tokenId: req.token_id,
+      });
+      const reply = issued
+        ? { apiKey: issued.apiKey, endpoint: issued.endpoint, validUntil }
+        : { apiKey: `fake-disposable-${randomBytes(24).toString('base64url')}`, endpoint, validUntil };
       record.reply = reply;
       return callback(
         null,

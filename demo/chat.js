@@ -87,13 +87,11 @@ function devLoginUrl() {
 }
 
 /**
- * The Web SDK credential provider for a token: the client's helper points the SDK at the endpoint the token
- * is for (the dev server's local Momento, or the real service).
+ * The Web SDK credential provider for a token: `momentoCredentialsFor` adds the endpoint overrides when the
+ * token is for the dev server's local Momento (an `http://127.0.0.1:<port>` endpoint), nothing for the real one.
  */
 function credentialProviderFor(token) {
-  return tvm.momentoCredentialProvider
-    ? tvm.momentoCredentialProvider(sdk, token)
-    : sdk.CredentialProvider.fromDisposableToken({ authToken: token.authToken });
+  return sdk.CredentialProvider.fromDisposableToken(tvm.momentoCredentialsFor(token));
 }
 
 function clientsFor(token) {

@@ -9,7 +9,7 @@
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { TokenResponse } from './contract.js';
 import { TokenVendingError } from './errors.js';
-import type { DisposableTokenCredentials, TokenSource } from './momento.js';
+import { momentoCredentialsFor, type DisposableTokenCredentials, type TokenSource } from './momento.js';
 
 /** What the subscription reads of a topic item (the SDK's `TopicItem`). */
 export interface TopicItemLike {
@@ -106,8 +106,10 @@ export interface RefreshingSubscriptionOptions {
   /** The TVM client (or anything shaped like it); its `token` events drive the moves. */
   readonly tokens: TokenSource;
   /**
-   * Builds a `TopicClient` for one token; called once per token. `token` is the whole TVM answer, for a
-   * factory that also needs its endpoint.
+   * Builds a `TopicClient` for one token; called once per token. `credentials` is
+   * `momentoCredentialsFor(token)` (with the endpoint overrides of a local Momento, so
+   * `CredentialProvider.fromDisposableToken(credentials)` works against `npm run dev` too); `token` is the whole
+   * TVM answer.
    */
   readonly createTopicClient: (credentials: DisposableTokenCredentials, token: TokenResponse) => TopicClientLike;
   readonly cacheName: string;
@@ -417,7 +419,7 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
     retire(next);
     clearMoveTimer();
     next = stream;
-    const client = options.createTopicClient({ authToken }, token);
+    const client = options.createTopicClient(momentoCredentialsFor(token), token);
     const callbacks: TopicSubscribeCallbacks = {
       onItem: (item) => onItem(stream, item),
       onDiscontinuity: (gap) => onGap(stream, gap),

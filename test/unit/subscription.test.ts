@@ -8,6 +8,7 @@ import {
   TokenVendingError,
   type RefreshingSubscriptionOptions,
   type TokenClientEvent,
+  type DisposableTokenCredentials,
   type TokenResponse,
   type TopicClientLike,
   type TopicErrorLike,
@@ -21,7 +22,12 @@ import type { TopicClient } from '@gomomento/sdk-web';
 const SDK_TOPIC_CLIENT_FITS: TopicClient extends TopicClientLike ? true : never = true;
 
 function token(n: number): TokenResponse {
-  return { authToken: `tok-${n}`, expiresAt: 0, expiresIn: 60, endpoint: `endpoint-${n}` } as unknown as TokenResponse;
+  return {
+    authToken: `tok-${n}`,
+    expiresAt: 0,
+    expiresIn: 60,
+    endpoint: `cell-${n}.example.test`,
+  } as unknown as TokenResponse;
 }
 
 class FakeTokens {
@@ -77,7 +83,11 @@ class FakeTopics {
   answers: (TopicErrorLike | 'stream' | 'hold')[] = [];
   private held: (() => void)[] = [];
 
-  factory = ({ authToken }: { authToken: string }, response: TokenResponse): TopicClientLike => {
+  readonly credentials: DisposableTokenCredentials[] = [];
+
+  factory = (credentials: DisposableTokenCredentials, response: TokenResponse): TopicClientLike => {
+    const { authToken } = credentials;
+    this.credentials.push(credentials);
     this.clientsFor.push(authToken);
     this.endpointsFor.push(response.endpoint);
     return {
@@ -176,7 +186,26 @@ describe('Function: subscribeWithRefresh', () => {
     tokens.refresh(2);
     await settle();
     expect(topics.clientsFor).toEqual(['tok-1', 'tok-2']);
-    expect(topics.endpointsFor).toEqual(['endpoint-1', 'endpoint-2']);
+    expect(topics.endpointsFor).toEqual(['cell-1.example.test', 'cell-2.example.test']);
+  });
+
+  it('hands the factory credentials with the endpoint overrides of a local Momento (npm run dev)', async () => {
+    const tokens = new FakeTokens();
+    tokens.current = { ...token(1), endpoint: 'http://127.0.0.1:4555' };
+    const topics = new FakeTopics();
+    const sub = subscribeWithRefresh({
+      tokens,
+      createTopicClient: topics.factory,
+      cacheName: 'chat',
+      topicName: 'room',
+      onItem: () => undefined,
+    });
+    await sub.ready;
+    expect(topics.credentials[0]).toMatchObject({
+      authToken: 'tok-1',
+      endpointOverrides: { cacheEndpoint: 'http://127.0.0.1:4555', secureConnection: false },
+    });
+    sub.close();
   });
 
   it('moves to a refreshed token make-before-break: the old stream runs until the new one is open', async () => {

@@ -308,6 +308,9 @@ async function main() {
     url: config.tvmUrl,
     query: config.ttl === undefined ? {} : { ttl: config.ttl },
     getAuthHeader: () => authHeader,
+    // Each window is its own user here: sharing tokens among this origin's tabs would hand one user's
+    // token to the other.
+    shareAcrossTabs: false,
     refreshFraction: config.refreshFraction,
     minRefreshSeconds: config.minRefreshSeconds,
   });

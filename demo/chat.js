@@ -282,7 +282,11 @@ async function getKey(key) {
 function onTokenEvent(event) {
   if (event.type === 'token') {
     record({ type: 'token', tokenId: event.token.tokenId, expiresIn: event.token.expiresIn });
-    setStatus('token-status', `token for ${event.token.tokenId ?? '—'}, ${event.token.expiresIn} s`, 'ok');
+    setStatus(
+      'token-status',
+      `token ${event.token.tokenId ? `for ${event.token.tokenId}` : 'of a shared tier (no tokenId)'}, ${event.token.expiresIn} s`,
+      'ok',
+    );
     $('momento-target').textContent = `Momento: ${event.token.endpoint}`;
   } else {
     const e = event.error;

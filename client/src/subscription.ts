@@ -231,6 +231,8 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
   /** The service reported a gap: the next jump in sequence numbers is that gap, already reported. */
   let gapReported = false;
   let closed = false;
+  /** The newest token seen: only a stream on it can prove the subscription is refused. */
+  let latestToken: string | undefined;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let moveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -273,9 +275,13 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
     options.onStop?.(error);
   };
 
-  const momentoError = (error: TopicErrorLike): boolean => {
+  /** Stops on a fatal Momento error, unless it is an expired old token's (its replacement is on the way). */
+  const momentoError = (stream: Stream, error: TopicErrorLike): boolean => {
     const code = error.errorCode();
     if (!FATAL_TOPIC_ERROR_CODES.includes(code)) return false;
+    // The old stream of a move can outlive its token (e.g. while the new stream waits for its backoff): Momento
+    // then ends it with AUTHENTICATION_ERROR, which says nothing about the newer token.
+    if (code === 'AUTHENTICATION_ERROR' && latestToken !== undefined && stream.token !== latestToken) return false;
     stop(new SubscriptionError('momento', code, `Momento refused the subscription: ${code}: ${error.message()}`));
     return true;
   };
@@ -413,6 +419,7 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
   const open = (token: TokenResponse): void => {
     if (closed) return;
     const { authToken } = token;
+    latestToken = authToken;
     if (active?.token === authToken || next?.token === authToken) return;
     const stream: Stream = { token: authToken, handle: undefined, retired: false, buffer: [], overlap: 0 };
     // A newer token supersedes one still opening or not yet taken over.
@@ -426,7 +433,7 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
       // The SDK has already unsubscribed when it reports a stream error: the stream is over.
       onError: (error) => {
         if (closed || stream.retired) return;
-        if (!momentoError(error)) failed(stream);
+        if (!momentoError(stream, error)) failed(stream);
       },
       // @gomomento/sdk-web 1.118 re-opens a stream that ended or broke on a network error by itself, resuming
       // after its last item, and calls onSubscriptionEnd even then; a stream it gives up on mostly ends in
@@ -444,7 +451,7 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
           return;
         }
         if (!isStream(result)) {
-          if (!momentoError(result)) failed(stream);
+          if (!momentoError(stream, result)) failed(stream);
           return;
         }
         stream.handle = result;

@@ -508,6 +508,35 @@ describe('Function: subscribeWithRefresh', () => {
     expect(tokens.listenerCount).toBe(0);
   });
 
+  it("does not stop on AUTHENTICATION_ERROR from an old token's stream while a move is retrying", async () => {
+    // Prepare: the move's new stream failed to open and waits for its backoff; the old token then expires.
+    const { tokens, topics, received, stops, sub } = setup();
+    await sub.ready;
+    const old = topics.last;
+    topics.answers = [momentoError('SERVER_UNAVAILABLE')];
+    tokens.refresh(2);
+    await settle();
+
+    // Act
+    old.callbacks.onError(momentoError('AUTHENTICATION_ERROR'));
+    await jest.advanceTimersByTimeAsync(50);
+    topics.last.item(1);
+
+    // Assess
+    expect(stops).toEqual([]);
+    expect(topics.last.authToken).toBe('tok-2');
+    expect(received).toEqual([1]);
+  });
+
+  it("stops on AUTHENTICATION_ERROR from the newest token's stream", async () => {
+    const { tokens, topics, stops, sub } = setup();
+    await sub.ready;
+    tokens.refresh(2);
+    await settle();
+    topics.last.callbacks.onError(momentoError('AUTHENTICATION_ERROR'));
+    expect(stops[0]).toMatchObject({ reason: 'momento', code: 'AUTHENTICATION_ERROR' });
+  });
+
   it('stops on an auth-error event from the TVM (revoked), closing the stream', async () => {
     const { tokens, topics, stops, sub } = setup();
     await sub.ready;

@@ -8,10 +8,11 @@
  * TEST / LOCAL DEVELOPMENT ONLY.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import * as net from 'node:net';
 import type { permission_messages as PermissionTypes } from '@gomomento/generated-types/dist/permissionmessages';
 import { createCore, type Core } from './core';
 import { createGrpcWebHandler } from './grpc-web';
+import { startNativeFace } from './grpc-native';
 import { createTokenIssuer, grantsFromPermissions, type LocalTokenIssuer } from './tokens';
 
 export { GRPC_STATUS, METHODS } from './core';
@@ -51,7 +52,10 @@ export interface MintedTokenRequest {
 export interface LocalDataPlane {
   /** Port on 127.0.0.1. */
   readonly port: number;
-  /** `http://127.0.0.1:<port>`: the `endpoint` of its tokens, and every Web SDK endpoint override. */
+  /**
+   * `http://127.0.0.1:<port>`: the `endpoint` of its tokens, and every Web SDK endpoint override. The same port
+   * serves native gRPC (h2c) for the Node SDK at `127.0.0.1:<port>` with `secureConnection: false`.
+   */
   readonly endpoint: string;
   /** Signs and verifies its tokens. */
   readonly issuer: LocalTokenIssuer;
@@ -87,19 +91,41 @@ export async function startLocalDataPlane(options: LocalDataPlaneOptions): Promi
     historyPerTopic: options.historyPerTopic,
     caches: options.caches,
   });
-  const server = http.createServer();
-  server.on(
-    'request',
-    createGrpcWebHandler({
-      core,
-      allowOrigins: new Set(options.allowOrigins),
-      port: () => (server.address() as AddressInfo).port,
-    }),
+  const native = await startNativeFace(core);
+  // One port for both faces: a connection that opens with the HTTP/2 preface ("PRI * HTTP/2.0") is native gRPC
+  // (the Node SDK, h2c) and is relayed to grpc-js; anything else is HTTP/1.1 for the grpc-web face.
+  let port = 0;
+  const web = http.createServer(
+    createGrpcWebHandler({ core, allowOrigins: new Set(options.allowOrigins), port: () => port }),
   );
+  const sockets = new Set<net.Socket>();
+  const front = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('error', () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      if (first.subarray(0, 4).toString('latin1') === 'PRI ') {
+        const back = net.connect(native.port, '127.0.0.1');
+        sockets.add(back);
+        back.once('close', () => {
+          sockets.delete(back);
+          socket.destroy();
+        });
+        back.once('error', () => back.destroy());
+        socket.once('close', () => back.destroy());
+        socket.pipe(back).pipe(socket);
+      } else {
+        web.emit('connection', socket);
+        socket.resume();
+      }
+    });
+  });
   await new Promise<void>((resolve, reject) =>
-    server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve),
+    front.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve),
   );
-  const port = (server.address() as AddressInfo).port;
+  port = (front.address() as net.AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     port,
@@ -119,8 +145,10 @@ export async function startLocalDataPlane(options: LocalDataPlaneOptions): Promi
     },
     async close() {
       core.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      native.close();
+      for (const s of sockets) s.destroy();
+      web.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
     },
   };
 }

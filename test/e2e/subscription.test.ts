@@ -33,7 +33,13 @@ type HarnessWindow = { harness: Harness; refresh(): Promise<unknown>; publishing
  * in locally as `user` (member tier), then either subscribes with `subscribeWithRefresh` or publishes
  * `count` messages (`m1`…), one after the other.
  */
-function pageScript(args: { tvmUrl: string; user: string; role: 'subscriber' | 'publisher'; count: number }): string {
+function pageScript(args: {
+  tvmUrl: string;
+  user: string;
+  role: 'subscriber' | 'publisher';
+  count: number;
+  topic: string;
+}): string {
   return `(async (args) => {
     const tvm = await import('/client/tvm-client.js');
     const sdk = await import('${WEB_SDK_PATH}');
@@ -55,19 +61,20 @@ function pageScript(args: { tvmUrl: string; user: string; role: 'subscriber' | '
         tokens,
         createTopicClient: topicClient,
         cacheName: 'app',
-        topicName: '${TOPIC}',
+        topicName: args.topic,
         onItem: (item) => h.received.push({ value: String(item.value()), seq: item.sequenceNumber() }),
         onDiscontinuity: (gap) => h.gaps.push(gap),
         onStatus: (status) => h.statuses.push(status),
         onStop: (error) => h.stops.push({ reason: error.reason, code: error.code }),
       });
-      await sub.ready;
+      // A refused subscription rejects ready; the test reads stops.
+      await sub.ready.catch(() => undefined);
       return true;
     }
     const topics = topicClient(tvm.momentoCredentialsFor(await tokens.getToken()));
     window.publishing = (async () => {
       for (let i = 1; i <= args.count; i++) {
-        const answer = await topics.publish('app', '${TOPIC}', 'm' + i);
+        const answer = await topics.publish('app', args.topic, 'm' + i);
         if (typeof answer.errorCode === 'function') h.publishErrors.push(answer.errorCode());
         h.published = i;
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -114,12 +121,12 @@ function pageScript(args: { tvmUrl: string; user: string; role: 'subscriber' | '
   });
 
   /** A window (its own context) on the demo origin running the harness as `user`. */
-  async function start(user: string, role: 'subscriber' | 'publisher'): Promise<Page> {
+  async function start(user: string, role: 'subscriber' | 'publisher', topic = TOPIC): Promise<Page> {
     const context = await browser.newContext();
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${demo.origin}/chat.html`);
-    await page.evaluate(pageScript({ tvmUrl, user, role, count: MESSAGES }));
+    await page.evaluate(pageScript({ tvmUrl, user, role, count: MESSAGES, topic }));
     return page;
   }
 
@@ -161,4 +168,19 @@ function pageScript(args: { tvmUrl: string; user: string; role: 'subscriber' | '
     expect(h.gaps).toEqual([]);
     expect(h.stops).toEqual([]);
   }, 90_000);
+
+  it('stops with PERMISSION_ERROR, without retrying, on a topic the token does not allow', async () => {
+    // Prepare: members may subscribe to chat-* and inbox-{sub} only.
+    const before = dev.dataPlane!.subscriptions;
+
+    // Act
+    const subscriber = await start('sam', 'subscriber', 'news');
+    await subscriber.waitForTimeout(1_500);
+
+    // Assess
+    const h = await harness(subscriber);
+    expect(h.stops).toEqual([{ reason: 'momento', code: 'PERMISSION_ERROR' }]);
+    expect(h.statuses.filter((s) => s.type === 'reconnecting')).toEqual([]);
+    expect(dev.dataPlane!.subscriptions).toBe(before);
+  }, 30_000);
 });

@@ -1,7 +1,8 @@
 /**
  * `subscribeWithRefresh` in headless Chromium with the real @gomomento/sdk-web against the dev server's local
  * Momento: a 300-message stream arrives exactly once, in order, across three forced token refreshes (each a
- * make-before-break move to a new TopicClient) and one dropped connection (the data plane's drop hook).
+ * make-before-break move to a new TopicClient) and one dropped connection (the data plane's drop hook); and it
+ * stops, without retrying, on Momento's PERMISSION_ERROR and on the TVM's 401.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,7 +27,12 @@ interface Harness {
   published: number;
   publishErrors: string[];
 }
-type HarnessWindow = { harness: Harness; refresh(): Promise<unknown>; publishing: Promise<void> };
+type HarnessWindow = {
+  harness: Harness;
+  refresh(): Promise<unknown>;
+  spoilSignIn(): void;
+  publishing: Promise<void>;
+};
 
 /**
  * In-page code as a string: Jest's transform would turn a dynamic `import()` in a function into `require`. Signs
@@ -46,8 +52,10 @@ function pageScript(args: {
     const login = new URL(args.tvmUrl.replace(/\\/token$/, '/dev/login'));
     login.searchParams.set('user', args.user);
     login.searchParams.set('groups', 'members');
-    const { authorization } = await (await fetch(login)).json();
+    let { authorization } = await (await fetch(login)).json();
     const tokens = tvm.createTokenClient({ url: args.tvmUrl, getAuthHeader: () => authorization, shareAcrossTabs: false });
+    // The ID token goes bad (signed out, expired session): the next token request is answered 401.
+    window.spoilSignIn = () => { authorization = 'not-an-id-token'; };
     const h = (window.harness = { received: [], gaps: [], statuses: [], stops: [], tokens: 0, published: 0, publishErrors: [] });
     tokens.subscribe((e) => { if (e.type === 'token') h.tokens += 1; });
     window.refresh = () => tokens.refresh();
@@ -182,5 +190,26 @@ function pageScript(args: {
     expect(h.stops).toEqual([{ reason: 'momento', code: 'PERMISSION_ERROR' }]);
     expect(h.statuses.filter((s) => s.type === 'reconnecting')).toEqual([]);
     expect(dev.dataPlane!.subscriptions).toBe(before);
+  }, 30_000);
+
+  it('stops with reason auth when the token vending machine answers 401 to a refresh', async () => {
+    // Prepare
+    const subscriber = await start('sue', 'subscriber');
+    await subscriber.waitForFunction(() => (window as unknown as HarnessWindow).harness.tokens >= 1);
+    const before = dev.dataPlane!.subscriptions;
+
+    // Act
+    await subscriber.evaluate(() => {
+      const w = window as unknown as HarnessWindow;
+      w.spoilSignIn();
+      return w.refresh().catch(() => undefined);
+    });
+    await subscriber.waitForFunction(() => (window as unknown as HarnessWindow).harness.stops.length > 0);
+
+    // Assess: stopped once, with the TVM's code, and its stream is closed.
+    const h = await harness(subscriber);
+    expect(h.stops).toEqual([{ reason: 'auth', code: 'unauthorized' }]);
+    await subscriber.waitForTimeout(300);
+    expect(dev.dataPlane!.subscriptions).toBe(before - 1);
   }, 30_000);
 });

@@ -1,7 +1,8 @@
 /**
  * A Momento topic subscription that survives token refresh: each new token gets its own `TopicClient`, the
- * subscription moves to it make-before-break, repeats are dropped by sequence number, gaps the service
- * reports are passed on, dropped streams are re-opened with backoff, and auth failures stop it for good.
+ * subscription moves to it make-before-break (handing over once the new stream joins up with the old one),
+ * repeats are dropped by sequence number, gaps are reported, failed streams are re-opened with backoff, and
+ * auth failures stop it for good.
  *
  * Structural like momento.ts, so this package does not depend on `@gomomento/sdk-web` (an optional peer):
  * the SDK's `TopicClient`, `TopicItem`, `TopicDiscontinuity` and `TopicSubscribe.*` fit the `…Like` types.
@@ -162,7 +163,10 @@ export type SubscriptionStatus =
 
 /** A running subscription. */
 export interface RefreshingSubscription {
-  /** Resolves once the first stream is open; rejects with the {@link SubscriptionError} if it never opens. */
+  /**
+   * Resolves once the first stream is open; rejects with the {@link SubscriptionError} if it stops before.
+   * Stays pending if `close()` comes first.
+   */
   readonly ready: Promise<void>;
   /**
    * Where the subscription is: the sequence number of the last item delivered (after a reported gap, the one

@@ -161,7 +161,7 @@ function onGap(gap) {
   record({ type: 'gap', ...gap });
   const li = document.createElement('li');
   li.className = 'gap';
-  li.textContent = `missed messages ${gap.lastSequenceNumber + 1}…${gap.newSequenceNumber - 1}${gap.detected ? ' (detected)' : ''}`;
+  li.textContent = `missed messages ${gap.lastSequenceNumber + 1}…${gap.newSequenceNumber}${gap.detected ? ' (detected)' : ''}`;
   appendRow(li);
 }
 

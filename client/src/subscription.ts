@@ -96,7 +96,9 @@ export class SubscriptionError extends Error {
 
 /** A gap in the stream, see {@link RefreshingSubscriptionOptions.onDiscontinuity}. */
 export interface TopicGap {
+  /** The last item before the gap. */
   readonly lastSequenceNumber: number;
+  /** Where the stream continues: the next item is numbered above it (as the SDK reads a discontinuity). */
   readonly newSequenceNumber: number;
   /** True when found here from sequence numbers, false when the service reported it. */
   readonly detected: boolean;
@@ -118,8 +120,8 @@ export interface RefreshingSubscriptionOptions {
   /** Each item once, in sequence order. */
   readonly onItem: (item: TopicItemLike) => void;
   /**
-   * A gap: items after `lastSequenceNumber` and before `newSequenceNumber` are lost. `detected` is false
-   * when the service reported it (a discontinuity), true when found here from the sequence numbers.
+   * A gap: items after `lastSequenceNumber` up to `newSequenceNumber` are lost. `detected` is false when the
+   * service reported it (a discontinuity), true when found here from the sequence numbers.
    * @default nothing
    */
   readonly onDiscontinuity?: (gap: TopicGap) => void;
@@ -169,8 +171,8 @@ export interface RefreshingSubscription {
    */
   readonly ready: Promise<void>;
   /**
-   * Where the subscription is: the sequence number of the last item delivered (after a reported gap, the one
-   * before the gap's `newSequenceNumber`); undefined before the first item.
+   * Where the subscription is: the sequence number of the last item delivered (after a reported gap, the
+   * gap's `newSequenceNumber`); undefined before the first item.
    */
   readonly lastSequenceNumber: number | undefined;
   /** True once closed or stopped. */
@@ -308,7 +310,7 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
     // Topic sequence numbers are consecutive: a stream opened at the live end (after a failure, or a move
     // that timed out) says nothing about what it missed, so the jump is the only sign of the loss.
     if (last !== undefined && seq > last + 1 && !gapReported) {
-      options.onDiscontinuity?.({ lastSequenceNumber: last, newSequenceNumber: seq, detected: true });
+      options.onDiscontinuity?.({ lastSequenceNumber: last, newSequenceNumber: seq - 1, detected: true });
     }
     gapReported = false;
     last = seq;
@@ -322,9 +324,9 @@ export function subscribeWithRefresh(options: RefreshingSubscriptionOptions): Re
       detected: false,
     });
     gapReported = true;
-    // The next item is numbered from `newSequenceNumber` on, which may be lower than `last` when the topic's
-    // numbering restarted (a new sequence page): items from there on are new, not repeats.
-    last = d.newSequenceNumber() - 1;
+    // The stream continues after `newSequenceNumber` (the SDK resumes there too), which may be lower than
+    // `last` when the topic's numbering restarted (a new sequence page): items from there on are new, not repeats.
+    last = d.newSequenceNumber();
   };
 
   /** `next` replaces `active`: what it buffered is replayed (repeats dropped), then the old stream closes. */

@@ -278,7 +278,7 @@ describe('Function: subscribeWithRefresh', () => {
     topics.last.item(4);
     await jest.advanceTimersByTimeAsync(2_000);
     expect(received).toEqual([1, 4]);
-    expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 4, detected: true }]);
+    expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 3, detected: true }]);
   });
 
   it('replays a discontinuity the new stream reported before it took over', async () => {
@@ -288,9 +288,9 @@ describe('Function: subscribeWithRefresh', () => {
     tokens.refresh(2);
     await settle();
     topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 1, newSequenceNumber: () => 7 });
-    topics.last.item(7);
+    topics.last.item(8);
     expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 7, detected: false }]);
-    expect(received).toEqual([1, 7]);
+    expect(received).toEqual([1, 8]);
     expect(topics.at(0).unsubscribed).toBe(true);
   });
 
@@ -361,6 +361,11 @@ describe('Function: subscribeWithRefresh', () => {
     await sub.ready;
     topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 4, newSequenceNumber: () => 9 });
     expect(gaps).toEqual([{ lastSequenceNumber: 4, newSequenceNumber: 9, detected: false }]);
+    // The stream continues after 9, as the SDK reads it: that is where a re-opened stream resumes.
+    expect(sub.lastSequenceNumber).toBe(9);
+    topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(topics.last.callbacks.resumeAtSequenceNumber).toBe(10);
   });
 
   it('re-subscribes after a dropped stream with jittered backoff, resuming after the last item', async () => {
@@ -426,7 +431,7 @@ describe('Function: subscribeWithRefresh', () => {
     await jest.advanceTimersByTimeAsync(1_000);
     topics.last.item(6);
     topics.last.item(7);
-    expect(gaps).toEqual([{ lastSequenceNumber: 2, newSequenceNumber: 6, detected: true }]);
+    expect(gaps).toEqual([{ lastSequenceNumber: 2, newSequenceNumber: 5, detected: true }]);
     expect(received).toEqual([1, 2, 6, 7]);
   });
 
@@ -435,11 +440,11 @@ describe('Function: subscribeWithRefresh', () => {
     await sub.ready;
     topics.last.item(41);
     topics.last.item(42);
-    topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 42, newSequenceNumber: () => 1 });
+    topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 42, newSequenceNumber: () => 0 });
     topics.last.item(1);
     topics.last.item(2);
     expect(received).toEqual([41, 42, 1, 2]);
-    expect(gaps).toEqual([{ lastSequenceNumber: 42, newSequenceNumber: 1, detected: false }]);
+    expect(gaps).toEqual([{ lastSequenceNumber: 42, newSequenceNumber: 0, detected: false }]);
   });
 
   it('does not add a detected gap where the service reported a discontinuity', async () => {
@@ -449,8 +454,9 @@ describe('Function: subscribeWithRefresh', () => {
     topics.last.callbacks.onError(momentoError('SERVER_UNAVAILABLE'));
     await jest.advanceTimersByTimeAsync(1_000);
     topics.last.callbacks.onDiscontinuity({ lastSequenceNumber: () => 1, newSequenceNumber: () => 5 });
-    topics.last.item(5);
+    topics.last.item(6);
     expect(gaps).toEqual([{ lastSequenceNumber: 1, newSequenceNumber: 5, detected: false }]);
+    expect(sub.lastSequenceNumber).toBe(6);
   });
 
   it('doubles the backoff ceiling on consecutive failures and stops after maxResubscribeAttempts', async () => {

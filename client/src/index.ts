@@ -41,3 +41,23 @@ export type {
   RefreshingMomentoClientOptions,
   TokenSource,
 } from './momento.js';
+// Topic subscriptions that survive token refresh (client/README.md, "Topic subscriptions").
+export {
+  DEFAULT_MAX_RESUBSCRIBE_ATTEMPTS,
+  DEFAULT_MOVE_TIMEOUT_MS,
+  FATAL_TOPIC_ERROR_CODES,
+  subscribeWithRefresh,
+  SubscriptionError,
+} from './subscription.js';
+export type {
+  RefreshingSubscription,
+  RefreshingSubscriptionOptions,
+  SubscriptionStatus,
+  TopicClientLike,
+  TopicDiscontinuityLike,
+  TopicErrorLike,
+  TopicGap,
+  TopicItemLike,
+  TopicStreamLike,
+  TopicSubscribeCallbacks,
+} from './subscription.js';

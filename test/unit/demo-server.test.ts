@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startDemoServer, type DemoServer } from '../../dev/demo-server';
+import { startDemoServer, WEB_SDK_PATH, type DemoServer } from '../../dev/demo-server';
 
 describe('Function: startDemoServer', () => {
   let dir: string;
@@ -59,4 +59,23 @@ describe('Function: startDemoServer', () => {
     expect((await fetch(`${demo.origin}/../package.json`)).status).toBe(404);
     expect((await fetch(`${demo.origin}/demo/index.html`)).status).toBe(404);
   });
+
+  it('serves the chat page and its script', async () => {
+    const page = await fetch(`${demo.origin}/chat.html`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module" src="\.\/chat\.js">/);
+    const script = await fetch(`${demo.origin}/chat.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+  });
+
+  it('serves @gomomento/sdk-web bundled into one ES module (built by esbuild on first request)', async () => {
+    const res = await fetch(`${demo.origin}${WEB_SDK_PATH}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const body = await res.text();
+    // An ES module exporting what the chat page uses (tested on the text: a failure must not print 1.5 MB).
+    expect(/export\s*\{[^}]*\bas TopicClient\b/.test(body)).toBe(true);
+    expect(/\bas CredentialProvider\b/.test(body)).toBe(true);
+    expect(/\bas CacheClient\b/.test(body)).toBe(true);
+  }, 30_000);
 });

@@ -609,6 +609,7 @@ async function main(): Promise<void> {
     `  Momento TVM dev server — auth mode: ${c.auth.mode}`,
     `  token URL:  ${dev.tokenUrl}`,
     dev.demoUrl ? `  demo page:  ${demoLink(dev)}` : '',
+    dev.demoUrl && dev.dataPlane ? `  chat page:  ${chatLink(dev)}  (open it in two windows)` : '',
     `  CORS:       ${c.cors.allowOrigins.join(', ')}`,
     '  tiers:',
     ...c.tiers.map(
@@ -645,16 +646,28 @@ function loadDevConfig(command: Extract<DevCommand, { help: false }>): ResolvedC
   return loadConfig({ configPath: command.options.configPath });
 }
 
+/** The group the demo page's sign-in form holds unless told otherwise (demo/index.html). */
+const DEMO_DEFAULT_GROUP = 'members';
+
 /** The first group a tier names (for the printed sign-in example). */
 const firstGroup = (c: ResolvedConfig): string | undefined => c.tiers.find((t) => t.groups.length > 0)?.groups[0];
 
+/** The chat page URL for this TVM (beside the demo page; it needs the local data plane or real Momento). */
+export function chatLink(dev: Pick<DevServer, 'demoUrl' | 'tokenUrl'>): string {
+  const url = new URL('chat.html', dev.demoUrl!);
+  url.searchParams.set('tvm', dev.tokenUrl);
+  return url.toString();
+}
+
 /** The demo page URL for this TVM (the page offers local sign-in itself when /dev/login is on). */
-function demoLink(dev: DevServer): string {
+export function demoLink(dev: Pick<DevServer, 'demoUrl' | 'tokenUrl' | 'config' | 'devLogin'>): string {
   const url = new URL(dev.demoUrl!);
   url.searchParams.set('tvm', dev.tokenUrl);
-  // The page's sign-in form starts with groups this config has (the page's own default is the default config's).
+  // The page's sign-in form starts with `members` (a group of the default config); a config without that group
+  // gets its own first group instead, so the prefilled sign-in always lands in a tier.
   const group = firstGroup(dev.config);
-  if (dev.devLogin && group !== undefined) url.searchParams.set('groups', group);
+  const hasPageDefault = dev.config.tiers.some((t) => t.groups.includes(DEMO_DEFAULT_GROUP));
+  if (dev.devLogin && group !== undefined && !hasPageDefault) url.searchParams.set('groups', group);
   return url.toString();
 }
 

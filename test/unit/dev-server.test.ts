@@ -4,6 +4,8 @@ import openConfig from '../../config/examples/open.config';
 import authorizerConfig from '../../config/examples/authorizer.config';
 import cognitoConfig from '../../config/tvm.config';
 import {
+  chatLink,
+  demoLink,
   DevUsageError,
   momentoKeyProblem,
   parseDevArgs,
@@ -122,6 +124,30 @@ describe('Function: startupNotes (what this config turns off)', () => {
     // The default config lists the demo origin: no CORS warning.
     expect(startupNotes({ ...base, config: cognito }).join('\n')).not.toMatch(/cors.allowOrigins/);
     expect(startupNotes({ ...base, config: authorizer, demoUrl: undefined })).toEqual([]);
+  });
+});
+
+describe('Functions: demoLink and chatLink (the printed page URLs)', () => {
+  const base = { demoUrl: 'http://localhost:8080/', tokenUrl: 'http://localhost:8787/token', devLogin: true };
+
+  it('keeps the page default group (members) for the default config, as the README quick start says', () => {
+    const url = new URL(demoLink({ ...base, config: validateConfig(cognitoConfig) }));
+    expect(url.searchParams.get('tvm')).toBe('http://localhost:8787/token');
+    expect(url.searchParams.has('groups')).toBe(false);
+  });
+
+  it("prefills a config's own first group when it has no members group", () => {
+    const authorizer = validateConfig(authorizerConfig);
+    expect(authorizer.tiers.some((t) => t.groups.includes('members'))).toBe(false);
+    const url = new URL(demoLink({ ...base, config: authorizer }));
+    expect(url.searchParams.get('groups')).toBe(authorizer.tiers.find((t) => t.groups.length > 0)?.groups[0]);
+    expect(new URL(demoLink({ ...base, config: authorizer, devLogin: false })).searchParams.has('groups')).toBe(false);
+  });
+
+  it('points the chat page at the same token URL', () => {
+    const url = new URL(chatLink(base));
+    expect(url.pathname).toBe('/chat.html');
+    expect(url.searchParams.get('tvm')).toBe(base.tokenUrl);
   });
 });
 

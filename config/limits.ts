@@ -4,6 +4,7 @@
  * function's bundle does not construct the schema just to read a constant (≈ 7 ms of cold start, docs/decisions.md,
  * "Cold path").
  */
+import { MAX_GROUPS } from '../common/groups';
 
 /** Momento's platform maximum for a disposable token's lifetime (25 h, raised from 1 h in Feb 2026). */
 export const MAX_TTL_SECONDS = 25 * 60 * 60;
@@ -38,3 +39,43 @@ export const MINT_WAIT_MS = 4000;
 export const GOVERNOR_CALL_TIMEOUT_MS = 500;
 /** Most calls one admission makes to the governor's item (lambda/mint-governor.ts). */
 export const GOVERNOR_CALLS = 4;
+
+// ── The vending function's timeout budget ───────────────────────────────────────────────────────────────────
+// What the function's code waits on, and the function timeout the construct computes from the same numbers
+// (vendingTimeoutSeconds), so the function answers its own 503 instead of being cut off.
+
+/** Longest one Secrets Manager read may take, in both functions (then 503 `secret-unavailable`). */
+export const SECRET_READ_TIMEOUT_MS = 2000;
+/**
+ * Longest one lookup call before a mint may take: the revocation `GetItem` and the token table's calls
+ * (DynamoDB), one `AdminListGroupsForUser` page (Cognito, liveGroups).
+ */
+export const LOOKUP_CALL_TIMEOUT_MS = 1000;
+/** Groups per `AdminListGroupsForUser` page (Cognito's maximum). */
+export const LIVE_GROUPS_PAGE_SIZE = 60;
+/** Most `AdminListGroupsForUser` pages one lookup reads: enough to see one group more than {@link MAX_GROUPS}. */
+export const LIVE_GROUPS_MAX_PAGES = Math.ceil((MAX_GROUPS + 1) / LIVE_GROUPS_PAGE_SIZE);
+/** Slack for everything that is not a wait (parsing, policy, signing, the response): 1 s. */
+const VENDING_SLACK_MS = 1000;
+
+/**
+ * What the lookups before a mint may take at most: the revocation `GetItem` (batched with the token table's read)
+ * and liveGroups' pages run at the same time, each call giving up after {@link LOOKUP_CALL_TIMEOUT_MS}.
+ */
+export const LOOKUPS_BUDGET_MS = LIVE_GROUPS_MAX_PAGES * LOOKUP_CALL_TIMEOUT_MS;
+
+/**
+ * Timeout of the vending function in seconds: long enough for the worst ordinary request — the revocation /
+ * live-group lookups, the wait for a mint slot and the governor's calls, two mint attempts (one retry on
+ * UNAVAILABLE) and two reads of the key from Secrets Manager, plus a second — so the function answers its own 503
+ * instead of being cut off; at least 10 s, and under API Gateway's 29 s.
+ *
+ * @param deadlineMs the policy's `momento.deadlineMs` (one mint attempt)
+ * @example
+ * timeout: Duration.seconds(vendingTimeoutSeconds(policy.momento.deadlineMs))
+ */
+export function vendingTimeoutSeconds(deadlineMs: number): number {
+  const governorMs = MINT_WAIT_MS + GOVERNOR_CALLS * GOVERNOR_CALL_TIMEOUT_MS;
+  const worstMs = LOOKUPS_BUDGET_MS + governorMs + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + VENDING_SLACK_MS;
+  return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
+}

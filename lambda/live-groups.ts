@@ -14,6 +14,7 @@ import {
 import { TvmError } from './errors';
 import { LookupCache } from './lookup-cache';
 import { MAX_GROUPS, parseGroupList } from '../common/groups';
+import { LIVE_GROUPS_PAGE_SIZE, LOOKUP_CALL_TIMEOUT_MS } from '../config/limits';
 import type { Principal } from './types';
 
 /** Where current group memberships come from. */
@@ -86,7 +87,7 @@ export class LiveGroups {
 /** Options of {@link cognitoGroupSource}. */
 export interface CognitoGroupSourceOptions {
   readonly userPoolId: string;
-  /** Give up on one page after this long. @default 1000 */
+  /** Give up on one page after this long. @default LOOKUP_CALL_TIMEOUT_MS */
   readonly timeoutMs?: number;
   /** Sends the call (tests inject a recorder). @default awsJsonCall from common/aws */
   readonly call?: (call: AwsJsonCall) => Promise<unknown>;
@@ -116,10 +117,10 @@ export function cognitoGroupSource(options: CognitoGroupSourceOptions): GroupSou
             body: {
               UserPoolId: options.userPoolId,
               Username: username,
-              Limit: 60,
+              Limit: LIVE_GROUPS_PAGE_SIZE,
               ...(next ? { NextToken: next } : {}),
             },
-            timeoutMs: options.timeoutMs ?? 1000,
+            timeoutMs: options.timeoutMs ?? LOOKUP_CALL_TIMEOUT_MS,
           })) as typeof page;
         } catch (err) {
           if (err instanceof AwsCallError && err.errorType === 'UserNotFoundException') return undefined;

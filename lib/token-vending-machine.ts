@@ -25,7 +25,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { ResolvedPolicy } from '../config/schema';
-import { DEFAULT_STAGE_THROTTLING, GOVERNOR_CALLS, GOVERNOR_CALL_TIMEOUT_MS, MINT_WAIT_MS } from '../config/limits';
+import { DEFAULT_STAGE_THROTTLING, vendingTimeoutSeconds } from '../config/limits';
 import { FleetTable } from './fleet-table';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
@@ -38,10 +38,8 @@ import { allowGetSecretValue, bindSecret, type SecretBinding } from './secrets';
 import { TvmWebAcl } from './web-acl';
 
 export { AUTHORIZATION_VALIDATION_REGEX } from './auth';
+export { vendingTimeoutSeconds } from '../config/limits';
 export type * from './props';
-
-/** Longest a function waits for one Secrets Manager read before giving up (it then answers 503). */
-const SECRET_READ_TIMEOUT_MS = 2000;
 
 /**
  * A serverless Momento token vending machine: `GET /token` answers a short-lived, least-privilege Momento
@@ -336,22 +334,4 @@ export class TokenVendingMachine extends Construct {
       );
     }
   }
-}
-
-/**
- * What the lookups before a mint may take at most: the revocation GetItem and liveGroups'
- * AdminListGroupsForUser run at the same time, each page giving up after 1 s, and 100 groups are at most 2 pages.
- */
-const LOOKUPS_BUDGET_MS = 2000;
-
-/**
- * Timeout of the vending function: long enough for the worst ordinary request — the revocation / live-group
- * lookups, the wait for a mint slot and the governor's calls, two mint attempts (one retry on UNAVAILABLE) and two
- * reads of the key from Secrets Manager, plus a second — so the function answers its own 503 instead of being cut
- * off; at least 10 s, and under API Gateway's 29 s.
- */
-export function vendingTimeoutSeconds(deadlineMs: number): number {
-  const governorMs = MINT_WAIT_MS + GOVERNOR_CALLS * GOVERNOR_CALL_TIMEOUT_MS;
-  const worstMs = LOOKUPS_BUDGET_MS + governorMs + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000;
-  return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
 }

@@ -1,0 +1,84 @@
+/**
+ * The vending function's timeout budget has one home (config/limits.ts): the construct computes the function's
+ * timeout from the constants the function's code waits on. These tests tie the two sides: each wait, left at its
+ * default, uses the budget's constant (so changing a wait alone fails here), and the timeout adds up exactly those
+ * waits (so changing the sum alone fails here and in test/infra/security.test.ts).
+ */
+import type { AwsJsonCall } from '../../common/aws';
+import { SECRET_READ_TIMEOUT_MS as READER_TIMEOUT_MS } from '../../common/secret-reader';
+import {
+  GOVERNOR_CALLS,
+  GOVERNOR_CALL_TIMEOUT_MS,
+  LIVE_GROUPS_MAX_PAGES,
+  LIVE_GROUPS_PAGE_SIZE,
+  LOOKUPS_BUDGET_MS,
+  LOOKUP_CALL_TIMEOUT_MS,
+  MINT_WAIT_MS,
+  SECRET_READ_TIMEOUT_MS,
+  vendingTimeoutSeconds,
+} from '../../config/limits';
+import { dynamoFleetTokenStore } from '../../lambda/fleet-tokens';
+import { cognitoGroupSource } from '../../lambda/live-groups';
+import { staticKeySource } from '../../lambda/momento/key-source';
+import { dynamoRevocationStore } from '../../lambda/revocation-dynamodb';
+import { vendingTimeoutSeconds as constructTimeoutSeconds } from '../../lib/token-vending-machine';
+
+/** A `call` port that records what it is asked and answers `answer(call, index)`. */
+const recorder = (answer: (c: AwsJsonCall, i: number) => unknown = () => ({})) => {
+  const seen: AwsJsonCall[] = [];
+  const call = async (c: AwsJsonCall) => {
+    seen.push(c);
+    return answer(c, seen.length - 1);
+  };
+  return { seen, call };
+};
+
+describe('Rule: the vending timeout budget (config/limits.ts)', () => {
+  it('the revocation GetItem gives up after LOOKUP_CALL_TIMEOUT_MS', async () => {
+    const { seen, call } = recorder();
+    await dynamoRevocationStore({ tableName: 't', call }).get('sub-1');
+    expect(seen.map((c) => c.timeoutMs)).toEqual([LOOKUP_CALL_TIMEOUT_MS]);
+  });
+
+  it("the token table's read gives up after LOOKUP_CALL_TIMEOUT_MS", async () => {
+    const { seen, call } = recorder();
+    const store = dynamoFleetTokenStore({ tableName: 't', call, keySource: staticKeySource('key') });
+    await store.get('k');
+    expect(seen.map((c) => [c.operation, c.timeoutMs])).toEqual([['GetItem', LOOKUP_CALL_TIMEOUT_MS]]);
+  });
+
+  it('liveGroups reads at most LIVE_GROUPS_MAX_PAGES pages, each giving up after LOOKUP_CALL_TIMEOUT_MS', async () => {
+    // A user in far too many groups: the source pages until it has seen one more than the limit.
+    const { seen, call } = recorder((_c, i) => ({
+      Groups: Array.from({ length: LIVE_GROUPS_PAGE_SIZE }, (_, j) => ({ GroupName: `g${i}-${j}` })),
+      NextToken: `page-${i + 1}`,
+    }));
+    await cognitoGroupSource({ userPoolId: 'us-west-2_AbC', call }).groupsOf('alice');
+    expect(seen).toHaveLength(LIVE_GROUPS_MAX_PAGES);
+    for (const c of seen) {
+      expect(c.timeoutMs).toBe(LOOKUP_CALL_TIMEOUT_MS);
+      expect((c.body as { Limit: number }).Limit).toBe(LIVE_GROUPS_PAGE_SIZE);
+    }
+    expect(LOOKUPS_BUDGET_MS).toBe(seen.length * LOOKUP_CALL_TIMEOUT_MS);
+  });
+
+  it('both functions read secrets with the budget’s SECRET_READ_TIMEOUT_MS', () => {
+    expect(READER_TIMEOUT_MS).toBe(SECRET_READ_TIMEOUT_MS);
+  });
+
+  it.each([100, 3000, 10000])(
+    'the timeout for a %i ms mint deadline adds up the waits, plus a second',
+    (deadlineMs) => {
+      const waits =
+        LOOKUPS_BUDGET_MS +
+        MINT_WAIT_MS +
+        GOVERNOR_CALLS * GOVERNOR_CALL_TIMEOUT_MS +
+        2 * deadlineMs +
+        2 * SECRET_READ_TIMEOUT_MS;
+      const expected = Math.min(28, Math.max(10, Math.ceil((waits + 1000) / 1000)));
+      expect(vendingTimeoutSeconds(deadlineMs)).toBe(expected);
+      // The construct sizes the function with this very function (its synthesized Timeout: test/infra/security.test.ts).
+      expect(constructTimeoutSeconds).toBe(vendingTimeoutSeconds);
+    },
+  );
+});

@@ -29,7 +29,6 @@ export class GroupsLookupError extends TvmError {
   constructor(options?: { cause?: unknown }) {
     super('groups-check-failed', 'the caller’s current groups could not be read; retry shortly', {
       cause: options?.cause,
-      retryAfterSeconds: 2,
     });
   }
 }

@@ -10,7 +10,7 @@
  * holds every line equal to what Powertools Logger + Metrics write for the same event.
  */
 import type { MomentoFailure } from './errors';
-import { METRICS } from '../common/metrics';
+import { DEFAULT_METRICS_NAMESPACE, METRIC_DIMENSIONS as D, METRICS } from '../common/metrics';
 import type { TokenSource } from './token-cache';
 
 /** One line of audit per request. */
@@ -78,7 +78,7 @@ const RANK: Readonly<Record<string, number>> = {
 export interface JsonTelemetryOptions {
   /** The `service` field and metric dimension. @default POWERTOOLS_SERVICE_NAME, else 'momento-tvm' */
   readonly serviceName?: string;
-  /** EMF namespace. @default POWERTOOLS_METRICS_NAMESPACE, else 'MomentoTokenVendingMachine' */
+  /** EMF namespace. @default POWERTOOLS_METRICS_NAMESPACE, else DEFAULT_METRICS_NAMESPACE ('MomentoTokenVendingMachine') */
   readonly namespace?: string;
   /** Write EMF metrics. @default true, unless POWERTOOLS_METRICS_DISABLED is true */
   readonly metrics?: boolean;
@@ -99,7 +99,7 @@ export interface JsonTelemetryOptions {
 export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
   const env = options.env ?? process.env;
   const service = options.serviceName ?? env.POWERTOOLS_SERVICE_NAME ?? 'momento-tvm';
-  const namespace = options.namespace ?? env.POWERTOOLS_METRICS_NAMESPACE ?? 'MomentoTokenVendingMachine';
+  const namespace = options.namespace ?? env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE;
   const level = (env.POWERTOOLS_LOG_LEVEL || env.LOG_LEVEL || 'INFO').toUpperCase();
   const threshold = Math.max(RANK[level] ?? RANK.INFO!, RANK[(env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()] ?? 0);
   const metricsOn =
@@ -134,12 +134,12 @@ export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
         CloudWatchMetrics: [
           {
             Namespace: namespace,
-            Dimensions: [['service', ...Object.keys(dimensions)]],
+            Dimensions: [[D.service, ...Object.keys(dimensions)]],
             Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })),
           },
         ],
       },
-      service,
+      [D.service]: service,
       ...dimensions,
       ...Object.fromEntries(metrics.map(([name, , value]) => [name, value])),
     };
@@ -181,7 +181,7 @@ export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
         stored.push([M.revocationCheckFailed, 'Count', 1]);
       if (e.code === 'revoked') stored.push([M.revoked, 'Count', 1]);
       // As a Powertools single metric: its own document (with the `kind` dimension), written first.
-      if (e.momentoFailure !== undefined) emf([[M.momentoErrors, 'Count', 1]], { kind: e.momentoFailure });
+      if (e.momentoFailure !== undefined) emf([[M.momentoErrors, 'Count', 1]], { [D.kind]: e.momentoFailure });
       emf(stored);
     },
   };

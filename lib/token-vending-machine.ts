@@ -24,6 +24,7 @@ import {
   aws_wafv2 as wafv2,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE } from '../common/metrics';
 import type { ResolvedPolicy } from '../config/schema';
 import { DEFAULT_STAGE_THROTTLING, vendingTimeoutSeconds } from '../config/limits';
 import { FleetTable } from './fleet-table';
@@ -126,7 +127,7 @@ export class TokenVendingMachine extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const tracing = props.tracing ?? false;
     this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
-    const metricsNamespace = props.metricsNamespace ?? 'MomentoTokenVendingMachine';
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     const powertools = {
       POWERTOOLS_SERVICE_NAME: this.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,

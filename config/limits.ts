@@ -79,3 +79,10 @@ export function vendingTimeoutSeconds(deadlineMs: number): number {
   const worstMs = LOOKUPS_BUDGET_MS + governorMs + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + VENDING_SLACK_MS;
   return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
 }
+
+/** Log levels of the functions (`logLevel`, `POWERTOOLS_LOG_LEVEL`), lowest first. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+/** A log level of the functions. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** The functions' log level when none is configured. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'INFO';

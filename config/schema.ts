@@ -9,7 +9,9 @@ import * as z from 'zod/mini';
 import { authSchema, secretRef } from './auth-schema';
 import {
   CACHE_ROLES,
+  DEFAULT_LOG_LEVEL,
   DEFAULT_STAGE_THROTTLING,
+  LOG_LEVELS,
   MAX_STATEMENTS,
   MAX_TTL_SECONDS,
   PLACEHOLDER,
@@ -319,7 +321,7 @@ const deploymentShape = {
   /** Email to subscribe to the alarm topic. */
   alarmEmail: z.optional(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address'))),
   /** Log level of the functions. @default 'INFO' */
-  logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+  logLevel: z._default(z.enum(LOG_LEVELS), DEFAULT_LOG_LEVEL),
   /** AWS X-Ray tracing on the API and functions. @default false */
   tracing: z._default(z.boolean(), false),
 };

@@ -10,13 +10,14 @@ import {
   type aws_logs as logs,
   type aws_sns as sns,
 } from 'aws-cdk-lib';
+import { LOG_LEVELS, type LogLevel } from '../config/limits';
 import { ConfigError, validatePolicy, type PolicyConfig, type ResolvedPolicy } from '../config/schema';
 import type { TvmDomainProps } from './api';
 
 export type { TvmDomainProps } from './api';
 
 /** Log level of the functions (`POWERTOOLS_LOG_LEVEL`). */
-export type TvmLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type TvmLogLevel = LogLevel;
 
 /** Stage-wide API Gateway throttling. */
 export interface TvmThrottlingProps {
@@ -202,8 +203,10 @@ function propProblems(props: TokenVendingMachineProps): string[] {
     problems.push(`waf.ratePer5MinPerIp must be a whole number from 10 to 2000000000 (got ${rate})`);
   if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(props.alarmEmail))
     problems.push('alarmEmail must be an email address');
-  if (props.logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(props.logLevel))
-    problems.push(`logLevel must be DEBUG, INFO, WARN or ERROR (got ${String(props.logLevel)})`);
+  if (props.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(props.logLevel))
+    problems.push(
+      `logLevel must be ${LOG_LEVELS.slice(0, -1).join(', ')} or ${LOG_LEVELS.at(-1)} (got ${String(props.logLevel)})`,
+    );
   if (props.domain) {
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(props.domain.name))
       problems.push('domain.name must be a lower-case host name such as tvm.example.com');

@@ -26,7 +26,7 @@ import {
 import { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../common/metrics';
 import type { ResolvedPolicy } from '../config/schema';
-import { DEFAULT_STAGE_THROTTLING, vendingTimeoutSeconds } from '../config/limits';
+import { DEFAULT_LOG_LEVEL, DEFAULT_STAGE_THROTTLING, vendingTimeoutSeconds } from '../config/limits';
 import { FleetTable } from './fleet-table';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
@@ -131,7 +131,7 @@ export class TokenVendingMachine extends Construct {
     const powertools = {
       POWERTOOLS_SERVICE_NAME: this.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? DEFAULT_LOG_LEVEL,
     };
 
     // ── Momento API key ────────────────────────────────────────────────────────────────────────────────

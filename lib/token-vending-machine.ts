@@ -24,9 +24,8 @@ import {
   aws_wafv2 as wafv2,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { DEFAULT_METRICS_NAMESPACE } from '../common/metrics';
 import type { ResolvedPolicy } from '../config/schema';
-import { DEFAULT_LOG_LEVEL, DEFAULT_STAGE_THROTTLING, vendingTimeoutSeconds } from '../config/limits';
+import { vendingTimeoutSeconds } from '../config/limits';
 import { FleetTable } from './fleet-table';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
@@ -120,18 +119,18 @@ export class TokenVendingMachine extends Construct {
       throw new Error(
         'TokenVendingMachine config must hold literal values (it is written into the functions at synth), not CDK tokens: give a user pool of this app with the userPool prop, and a secret by its complete ARN string or name.',
       );
-    const policy = validateProps(props);
+    // Every plain-value prop comes back validated, with its default (lib/props.ts, config/schema.ts).
+    const { policy, settings } = validateProps(props);
     this.policy = policy;
     const { auth } = policy;
     const stack = Stack.of(this);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const tracing = props.tracing ?? false;
-    this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
-    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    const { tracing, metricsNamespace } = settings;
+    this.serviceName = settings.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const powertools = {
       POWERTOOLS_SERVICE_NAME: this.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? DEFAULT_LOG_LEVEL,
+      POWERTOOLS_LOG_LEVEL: settings.logLevel,
     };
 
     // ── Momento API key ────────────────────────────────────────────────────────────────────────────────
@@ -171,9 +170,9 @@ export class TokenVendingMachine extends Construct {
       code: 'vending',
       policy,
       description: 'Momento token vending machine: mints disposable tokens',
-      memorySize: props.vendingMemorySize ?? 512,
+      memorySize: settings.vendingMemorySize,
       timeout: Duration.seconds(vendingTimeoutSeconds(policy.momento.deadlineMs)),
-      reservedConcurrency: props.vendingReservedConcurrency,
+      reservedConcurrency: settings.vendingReservedConcurrency,
       environment: { ...powertools, TVM_SECRET_ID: momentoSecret.secretId, ...clientIdsEnv },
       logRetention,
       tracing,
@@ -200,9 +199,9 @@ export class TokenVendingMachine extends Construct {
         code: 'authorizer',
         policy,
         description: 'Momento token vending machine: verifies bearer JWTs (Lambda TOKEN authorizer)',
-        memorySize: props.authorizerMemorySize ?? 256,
+        memorySize: settings.authorizerMemorySize,
         timeout: Duration.seconds(5),
-        reservedConcurrency: props.authorizerReservedConcurrency,
+        reservedConcurrency: settings.authorizerReservedConcurrency,
         environment,
         logRetention,
         tracing,
@@ -222,17 +221,14 @@ export class TokenVendingMachine extends Construct {
       policy,
       vendingFunction: vending.fn,
       authorizer: this.authorizer,
-      stageName: props.stageName ?? 'prod',
+      stageName: settings.stageName,
       endpointType: props.endpointType ?? apigw.EndpointType.REGIONAL,
-      throttling: {
-        rateLimit: props.throttling?.rateLimit ?? DEFAULT_STAGE_THROTTLING.rateLimit,
-        burstLimit: props.throttling?.burstLimit ?? DEFAULT_STAGE_THROTTLING.burstLimit,
-      },
+      throttling: settings.throttling,
       tracing,
       logRetention,
-      ensureApiGatewayLogsRole: props.ensureApiGatewayLogsRole ?? true,
-      domain: props.domain,
-      waf: props.waf !== undefined,
+      ensureApiGatewayLogsRole: settings.ensureApiGatewayLogsRole,
+      domain: settings.domain,
+      waf: settings.waf !== undefined,
     });
     this.api = api.api;
     this.accessLogGroup = api.accessLogGroup;
@@ -242,11 +238,11 @@ export class TokenVendingMachine extends Construct {
     this.tokenUrl = api.tokenUrl;
 
     // ── WAF ────────────────────────────────────────────────────────────────────────────────────────────
-    if (props.waf) {
+    if (settings.waf) {
       this.waf = new TvmWebAcl(this, 'WebAcl', {
         stageArn: this.api.deploymentStage.stageArn,
-        ratePer5MinPerIp: props.waf.ratePer5MinPerIp ?? 600,
-        managedCommonRules: props.waf.managedCommonRules ?? true,
+        ratePer5MinPerIp: settings.waf.ratePer5MinPerIp,
+        managedCommonRules: settings.waf.managedCommonRules,
         metricNamePrefix: this.serviceName,
       });
       this.webAcl = this.waf.webAcl;
@@ -274,7 +270,7 @@ export class TokenVendingMachine extends Construct {
       metricsNamespace,
       serviceName: this.serviceName,
       dashboardName: `${this.serviceName.replace(/[^A-Za-z0-9_-]/g, '-')}-${stack.region}`,
-      alarmEmail: props.alarmEmail,
+      alarmEmail: settings.alarmEmail,
       alarmTopic: props.alarmTopic,
       revocation: this.revocationTable !== undefined,
       mintsPerSecond: policy.momento.mintsPerSecond,

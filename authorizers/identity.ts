@@ -106,6 +106,20 @@ export interface VerifiedIdentity {
   readonly groups: readonly string[];
   /** Forwarded claims (`forwardClaims` + `tokenIdClaim`), as strings. */
   readonly claims: Readonly<Record<string, string>>;
+  /**
+   * When the credential was issued, as the issuer says it (epoch seconds): the JWT's `auth_time` where present
+   * (the sign-in, which a refreshed token keeps), else its `iat`. The revocation check compares it with a
+   * record's `notBefore`, whatever `forwardClaims` lists. @default undefined (an API key; a JWT with neither)
+   */
+  readonly issuedAt?: IssueTime;
+}
+
+/** A credential's issue time and the claim it came from. */
+export interface IssueTime {
+  /** Epoch seconds (whole). */
+  readonly seconds: number;
+  /** `auth_time`: the sign-in, kept across refreshes; `iat`: when this very token was issued. */
+  readonly claim: 'auth_time' | 'iat';
 }
 
 /**
@@ -119,7 +133,11 @@ export interface AuthorizerContext {
   readonly groups: string;
   /** `JSON.stringify(Record<string, string>)`: the forwarded claims. */
   readonly claims: string;
-  [key: string]: string;
+  /** {@link VerifiedIdentity.issuedAt}'s seconds, as a decimal string. @default absent (no issue time) */
+  readonly issuedAt?: string;
+  /** {@link VerifiedIdentity.issuedAt}'s claim (`auth_time` or `iat`). @default absent (no issue time) */
+  readonly issuedAtClaim?: string;
+  [key: string]: string | undefined;
 }
 
 // arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<VERB>/<path…>
@@ -151,6 +169,9 @@ export function allowPolicy(
       sub: identity.principalId,
       groups: JSON.stringify(identity.groups),
       claims: JSON.stringify(identity.claims),
+      ...(identity.issuedAt === undefined
+        ? {}
+        : { issuedAt: String(identity.issuedAt.seconds), issuedAtClaim: identity.issuedAt.claim }),
     },
   };
 }

@@ -39,6 +39,7 @@ import {
   MAX_AUTHORIZATION_LENGTH,
   MAX_CLAIM_LENGTH,
   type DenyReason,
+  type IssueTime,
   type VerifiedIdentity,
 } from './identity';
 
@@ -200,7 +201,25 @@ function identityFromPayload(auth: AuthorizerAuthConfig, payload: JwtPayload): V
     if (s !== undefined && s.length <= MAX_CLAIM_LENGTH) entries.push([name, s]);
   }
   // fromEntries defines own data properties: a claim named "__proto__" cannot reach a prototype.
-  return { principalId: sub, groups, claims: Object.fromEntries(entries) };
+  const claims = Object.fromEntries(entries);
+  const issuedAt = issueTimeOf(payload);
+  return issuedAt === undefined ? { principalId: sub, groups, claims } : { principalId: sub, groups, claims, issuedAt };
+}
+
+/** A JWT NumericDate claim as whole epoch seconds, or undefined when it is not a positive finite number. */
+function numericDate(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : undefined;
+}
+
+/**
+ * What the issuer says about when this credential was issued: `auth_time` where it sends one (OIDC: the sign-in,
+ * which a refreshed token keeps, so a refresh cannot outrun a revocation), else `iat`.
+ */
+export function issueTimeOf(payload: JwtPayload): IssueTime | undefined {
+  const authTime = numericDate(claimOf(payload, 'auth_time'));
+  if (authTime !== undefined) return { seconds: authTime, claim: 'auth_time' };
+  const iat = numericDate(claimOf(payload, 'iat'));
+  return iat === undefined ? undefined : { seconds: iat, claim: 'iat' };
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The one table of problem codes: every `application/problem+json` answer the TVM gives — from the vending
  * function (lambda/http.ts, lambda/errors.ts), from API Gateway's gateway responses (lib/gateway-responses.ts)
- * and from the dev server — takes its status and title from here. The README's error table is checked against
- * it (test/unit/problems.test.ts), so the three cannot drift apart.
+ * and from the dev server — takes its status and title from here. The error table of docs/http-contract.md is
+ * checked against it (test/unit/problems.test.ts), so the three cannot drift apart.
  */
 
 /** One problem code. */
@@ -78,6 +78,8 @@ export const PROBLEMS = {
   },
   // The dev server answers only requests addressed to this machine (a DNS-rebinding guard).
   'host-not-allowed': { status: 403, title: FORBIDDEN, from: 'dev' },
+  // The dev server's local DynamoDB answers only local tools, never a web page (dev/revocation.ts).
+  'origin-not-allowed': { status: 403, title: FORBIDDEN, from: 'dev' },
   // 404: API Gateway answers 403 "Missing Authentication Token" for any route it does not have; rewritten.
   'not-found': { status: 404, title: 'Not Found', from: 'gateway', detail: 'no such route; the API serves GET /token' },
   // 405

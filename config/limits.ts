@@ -4,7 +4,6 @@
  * function's bundle does not construct the schema just to read a constant (≈ 7 ms of cold start, docs/decisions.md,
  * "Cold path").
  */
-import { MAX_GROUPS } from '../common/groups';
 
 /** Momento's platform maximum for a disposable token's lifetime (25 h, raised from 1 h in Feb 2026). */
 export const MAX_TTL_SECONDS = 25 * 60 * 60;
@@ -53,16 +52,19 @@ export const SECRET_READ_TIMEOUT_MS = 2000;
 export const LOOKUP_CALL_TIMEOUT_MS = 1000;
 /** Groups per `AdminListGroupsForUser` page (Cognito's maximum). */
 export const LIVE_GROUPS_PAGE_SIZE = 60;
-/** Most `AdminListGroupsForUser` pages one lookup reads: enough to see one group more than {@link MAX_GROUPS}. */
-export const LIVE_GROUPS_MAX_PAGES = Math.ceil((MAX_GROUPS + 1) / LIVE_GROUPS_PAGE_SIZE);
+/**
+ * What one liveGroups lookup (`ListUsers` and every `AdminListGroupsForUser` page, lambda/live-groups.ts) may take
+ * in all; each call also gives up after {@link LOOKUP_CALL_TIMEOUT_MS}.
+ */
+export const LIVE_GROUPS_BUDGET_MS = 2000;
 /** Slack for everything that is not a wait (parsing, policy, signing, the response): 1 s. */
 const VENDING_SLACK_MS = 1000;
 
 /**
- * What the lookups before a mint may take at most: the revocation `GetItem` (batched with the token table's read)
- * and liveGroups' pages run at the same time, each call giving up after {@link LOOKUP_CALL_TIMEOUT_MS}.
+ * What the lookups before a mint may take at most: the revocation `GetItem` (batched with the token table's read,
+ * one call) and the liveGroups lookup run at the same time.
  */
-export const LOOKUPS_BUDGET_MS = LIVE_GROUPS_MAX_PAGES * LOOKUP_CALL_TIMEOUT_MS;
+export const LOOKUPS_BUDGET_MS = Math.max(LOOKUP_CALL_TIMEOUT_MS, LIVE_GROUPS_BUDGET_MS);
 
 /**
  * Timeout of the vending function in seconds: long enough for the worst ordinary request — the revocation /

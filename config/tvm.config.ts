@@ -1,7 +1,7 @@
 /**
  * The operator's configuration. Edit this file, then `npx cdk deploy`.
  * Another file: `npx cdk deploy -c config=config/examples/open.config.ts` (paths are relative to the repo).
- * Reference: README.md → Configuration.
+ * Reference: docs/configuration.md.
  */
 import { defineConfig } from './schema';
 

@@ -162,6 +162,8 @@ function renderStatus() {
     state = 'busy';
     const last = s.lastError;
     text = `retrying after ${s.consecutiveFailures} failure(s), last ${last?.status} ${last?.code}`;
+  } else if (!token && !s.running) {
+    text = 'idle: no token, background refresh off (press “Start refresh”)';
   } else if (token) {
     state = 'ok';
     text = s.running ? 'token valid, refreshing in the background' : 'token valid, background refresh off';
@@ -188,8 +190,24 @@ function showAuthBanner(error) {
     ? `The TVM answered ${error.status || '—'} ${error.code}${error.detail ? `: ${error.detail}` : ''}.`
     : '';
   $('auth-banner-hint').textContent = forbidden
-    ? 'You are signed in, but your tiers do not allow this request: ask for less (e.g. a shorter ttl) or sign in as a user in another group.'
+    ? forbiddenHint(error.code)
     : 'Sign in locally below (npm run dev), or paste an ID token and press “Use this token”.';
+}
+
+/** What a signed-in caller can do about a 403: only `ttl-exceeds-tier` is helped by a shorter ttl. */
+function forbiddenHint(code) {
+  switch (code) {
+    case 'no-tier':
+      return 'You are signed in, but none of your groups is named by a tier: sign in as a user in a group the config’s tiers name (npm run dev lists them).';
+    case 'ttl-exceeds-tier':
+      return 'You are signed in, but your tier does not allow this ttl: ask for a shorter ttl (or none: the tier’s default).';
+    case 'scope-not-granted':
+      return 'You are signed in, but your tiers do not grant this cache, topic, key or access: ask for less, or sign in as a user in another group.';
+    case 'revoked':
+      return 'Your access was revoked (npm run revoke): sign in again once it is lifted.';
+    default:
+      return 'You are signed in, but this request is not allowed: sign in as a user in another group.';
+  }
 }
 
 /** Local sign-in against the dev server: GET /dev/login?user=…&groups=… → the Authorization value to send. */
@@ -203,17 +221,25 @@ async function signInLocally() {
   url.searchParams.set('user', $('login-user').value.trim() || 'dev-user');
   url.searchParams.set('groups', $('login-groups').value.replace(/\s+/g, ''));
   status.textContent = 'signing in…';
-  let answer;
+  let res;
   try {
-    const res = await window.fetch(url);
-    if (!res.ok) throw new Error(`${res.status}`);
-    answer = await res.json();
-  } catch (err) {
-    // 404: local sign-in is off (a real MOMENTO_API_KEY without --allow-dev-login) or the mode needs none.
-    status.textContent = `local sign-in failed (${err instanceof Error ? err.message : 'network error'}); is npm run dev running with local sign-in on?`;
+    res = await window.fetch(url);
+  } catch {
+    status.textContent = `local sign-in failed: no answer from ${url.origin} (is npm run dev running there?)`;
     record({ type: 'error', status: 0, code: 'dev-login-failed' });
     return;
   }
+  if (!res.ok) {
+    // The server answered: it runs, but has no local sign-in — say why instead of blaming it.
+    status.textContent =
+      res.status === 404
+        ? 'this dev server has no local sign-in: in open mode none is needed (press “Get token”); otherwise its ' +
+          'startup lines say why (a real MOMENTO_API_KEY without --allow-dev-login, or auth.existingUserPool)'
+        : `local sign-in failed: the dev server answered ${res.status}`;
+    record({ type: 'error', status: res.status, code: 'dev-login-failed' });
+    return;
+  }
+  const answer = await res.json();
   authHeader = toAuthHeader(answer.authorization);
   status.textContent = `signed in as ${$('login-user').value.trim() || 'dev-user'}`;
   showAuthBanner(undefined);
@@ -315,6 +341,7 @@ async function main() {
   $('btn-concurrent').addEventListener('click', () => void getTokenConcurrently(5));
   $('btn-refresh').addEventListener('click', () => client.refresh().then(renderStatus, ignore));
   $('btn-reset').addEventListener('click', () => {
+    // reset() also stops the background refresh (its contract: signing out); the status line says so.
     client.reset();
     renderToken(undefined);
     renderStatus();
@@ -337,6 +364,12 @@ async function main() {
     renderToken(undefined);
     renderStatus();
   });
+  const groups = params.get('groups');
+  if (groups) $('login-groups').value = groups;
+  // The same page with ttl=60: the client refreshes at 80 % of the lifetime, so every ~48 s instead of ~48 min.
+  const short = new URLSearchParams(params);
+  short.set('ttl', '60');
+  $('short-ttl').href = `?${short.toString()}`;
   if (config.authFromQuery) $('id-token').placeholder = 'Using the token from ?auth= (paste another to replace it)';
 
   setInterval(renderStatus, 200);

@@ -1,6 +1,8 @@
 /**
  * The token table for local runs (the dev server, the integration tests, the storm bench): created in a local
- * DynamoDB API (dynalite) with the key schema lib/fleet-table.ts gives the stack's table. Development only.
+ * DynamoDB API (dynalite) with the key schema lib/fleet-table.ts gives the stack's table. Development only. It
+ * lives in the dynalite that dev/revocation.ts starts (the `env` it returns), so it has the same lock: a local
+ * `Host`, no `Origin`.
  */
 import { awsJsonCall, DYNAMODB } from '../common/aws';
 import { TOKEN_TABLE_ATTRIBUTES as A } from '../lambda/fleet-tokens';

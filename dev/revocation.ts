@@ -2,14 +2,17 @@
  * Revocation for `npm run dev` and the tests: a local DynamoDB API (dynalite, in memory, 127.0.0.1) with the
  * table the stack creates, and the SAME check the vending function runs (RevocationCheck over the DynamoDB store
  * and the signed common/aws client). `npm run revoke` in another terminal writes to it with the env it prints.
- * Development only: nothing is persisted; the local credentials are placeholders dynalite does not verify.
+ * Development only: nothing is persisted; the local credentials are placeholders dynalite does not verify, so
+ * the table is locked to local tools ({@link guardLocalApi}).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { awsJsonCall, DYNAMODB } from '../common/aws';
+import { problemBody } from '../common/problems';
 import type { ResolvedConfig } from '../config/schema';
 import { REVOCATION_ATTRIBUTES as A, type RevocationCheck } from '../lambda/revocation';
 import { revocationFromEnv } from '../lambda/revocation-env';
+import { refuseForeignHost } from './host-guard';
 
 /** A running local revocation table. */
 export interface LocalRevocationTable {
@@ -29,6 +32,29 @@ export const TABLE_KEY_SCHEMA = {
   BillingMode: 'PAY_PER_REQUEST',
 } as const;
 
+/**
+ * Puts the dev server's lock in front of dynalite's own handler: `Host` must be this machine at this port (DNS
+ * rebinding, dev/host-guard.ts) and there must be no `Origin` (dynalite answers `Access-Control-Allow-Origin: *`,
+ * so any page could otherwise lift a local revocation with a cross-site DeleteItem). The SDKs, the revoke CLI and
+ * common/aws send no `Origin`; browsers send one on every cross-origin POST and preflight.
+ */
+export function guardLocalApi(server: Server): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const port = (server.address() as AddressInfo).port;
+    if (refuseForeignHost(req, res, port)) return;
+    if (req.headers.origin !== undefined) {
+      const detail = 'the local revocation table answers only local tools (no Origin header), never a web page';
+      res
+        .writeHead(403, { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' })
+        .end(JSON.stringify(problemBody('origin-not-allowed', detail, undefined)));
+      return;
+    }
+    for (const handler of handlers) handler.call(server, req, res);
+  });
+}
+
 /** Starts dynalite on 127.0.0.1 (a free port unless given) and creates the revocation table in it. */
 export async function startLocalRevocationTable(
   options: { port?: number; tableName?: string } = {},
@@ -36,6 +62,7 @@ export async function startLocalRevocationTable(
   // A devDependency: loaded only here, never by the functions.
   const { default: dynalite } = await import('dynalite');
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  guardLocalApi(server);
   await new Promise<void>((resolve, reject) =>
     server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve),
   );

@@ -30,6 +30,8 @@ import { startDemoServer } from './demo-server';
 import { refuseForeignHost } from './host-guard';
 import { createLocalIssuer, type LocalIssuer } from './local-issuer';
 import { startDevRevocation } from './revocation';
+import { parseApiKey } from '../lambda/momento/api-key';
+import { requireSupportedNode } from '../scripts/node-support';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -448,33 +450,139 @@ function uuidFrom(user: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+/** A command line `npm run dev` cannot run: printed with the usage; exit code 2. */
+export class DevUsageError extends Error {
+  override readonly name = 'DevUsageError';
+}
+
+/** A port given on the command line: a whole number 0–65535 (0: a free one). @throws DevUsageError */
+function portArg(flag: string, text: string): number {
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 0 && n <= 65535)) throw new DevUsageError(`${flag} needs a port number from 0 to 65535, not "${text}"`);
+  return n;
+}
+
+/** What `npm run dev -- …` asks for. */
+export type DevCommand =
+  | { readonly help: true }
+  | {
+      readonly help: false;
+      readonly options: Pick<DevServerOptions, 'configPath' | 'port' | 'demoPort' | 'localAuth' | 'allowDevLogin'>;
+      /** `--mints-per-second`, unparsed (dev/fake-momento parses it). */
+      readonly mintsPerSecond: string | undefined;
+    };
+
+/**
+ * Parses the dev server's command line (pure).
+ *
+ * @throws DevUsageError for an unknown option, a missing value or a port that is no port
+ * @example
+ * parseDevArgs(['--port', '9000', '--no-demo']) // { help: false, options: { port: 9000, demoPort: -1, … }, … }
+ */
+export function parseDevArgs(argv: readonly string[]): DevCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string', default: '8787' },
+        'demo-port': { type: 'string', default: '8080' },
+        'local-auth': { type: 'boolean', default: false },
+        'no-demo': { type: 'boolean', default: false },
+        'allow-dev-login': { type: 'boolean', default: false },
+        'mints-per-second': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new DevUsageError((err as Error).message);
+  }
+  if (values.help) return { help: true };
+  return {
+    help: false,
     options: {
-      config: { type: 'string' },
-      port: { type: 'string', default: '8787' },
-      'demo-port': { type: 'string', default: '8080' },
-      'local-auth': { type: 'boolean', default: false },
-      'no-demo': { type: 'boolean', default: false },
-      'allow-dev-login': { type: 'boolean', default: false },
-      'mints-per-second': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+      configPath: values.config,
+      port: portArg('--port', values.port),
+      demoPort: values['no-demo'] ? -1 : portArg('--demo-port', values['demo-port']),
+      localAuth: values['local-auth'],
+      allowDevLogin: values['allow-dev-login'],
     },
-  });
-  if (values.help) {
+    mintsPerSecond: values['mints-per-second'],
+  };
+}
+
+/**
+ * Why `MOMENTO_API_KEY` cannot be used, or undefined when it is a Momento API key in shape (v2 with an endpoint,
+ * or legacy v1) — checked with the vending function's own parser, so a junk value is never announced as real.
+ * Never quotes the key.
+ */
+export function momentoKeyProblem(key: string, endpoint: string | undefined): string | undefined {
+  try {
+    parseApiKey(key, endpoint);
+    return undefined;
+  } catch (err) {
+    // The parser speaks of "the secret" (where the function reads the key); here the key is an env var.
+    return (err instanceof Error ? err.message : String(err)).replace(
+      /^The Momento API key in the secret is not usable: /,
+      '',
+    );
+  }
+}
+
+/**
+ * The startup lines that are not a listing: what this config and these options turn on or off, which a newcomer
+ * would otherwise discover as a 404 or a "network error".
+ */
+export function startupNotes(dev: Pick<DevServer, 'config' | 'issuer' | 'demoUrl' | 'devLogin'>): string[] {
+  const c = dev.config;
+  const notes: string[] = [];
+  if (c.auth.mode === 'cognito' && c.auth.existingUserPool !== undefined && dev.issuer === undefined)
+    notes.push(
+      `  ⚠  auth.existingUserPool is set: ID tokens are verified against the real pool ${c.auth.existingUserPool.userPoolId}, and\n` +
+        '  ⚠  GET /dev/login (local sign-in) is OFF (404). Send ID tokens of that pool, or restart with --local-auth.',
+    );
+  if (dev.demoUrl !== undefined) {
+    const origin = new URL(dev.demoUrl).origin;
+    if (c.auth.mode !== 'open' && !c.cors.allowOrigins.includes(origin))
+      notes.push(
+        `  ⚠  The demo page's origin ${origin} is not in this config's cors.allowOrigins: the browser will refuse\n` +
+          '  ⚠  the answers (the page shows a network error). Add it to cors.allowOrigins for local runs, or use curl.',
+      );
+    const groups = [...new Set(c.tiers.flatMap((t) => t.groups))];
+    if (dev.devLogin && groups.length > 0)
+      notes.push(`  demo sign-in: groups this config's tiers name: ${groups.join(', ')}`);
+  }
+  return notes;
+}
+
+async function main(): Promise<void> {
+  const command = parseDevArgs(process.argv.slice(2));
+  if (command.help) {
     console.log(USAGE);
     return;
   }
+  requireSupportedNode('npm run dev');
+  const key = process.env.MOMENTO_API_KEY;
+  if (key) {
+    const problem = momentoKeyProblem(key, process.env.MOMENTO_ENDPOINT ?? loadDevConfig(command).momento.endpoint);
+    if (problem !== undefined) {
+      console.error(
+        `error: MOMENTO_API_KEY is set but cannot be used: ${problem}\n` +
+          'Unset it to mint with the embedded fake Momento (local development only), or set a v2 API key\n' +
+          '(and MOMENTO_ENDPOINT, the region endpoint next to it in the Momento console).',
+      );
+      process.exitCode = 2;
+      return;
+    }
+  }
   const dev = await startDevServer({
-    configPath: values.config,
-    port: Number(values.port),
-    demoPort: values['no-demo'] ? -1 : Number(values['demo-port']),
-    localAuth: values['local-auth'],
-    allowDevLogin: values['allow-dev-login'],
+    ...command.options,
     mintsPerSecond:
-      values['mints-per-second'] === undefined
+      command.mintsPerSecond === undefined
         ? undefined
-        : (await import('./fake-momento')).parseAuthOpsPerSecond(values['mints-per-second']),
+        : (await import('./fake-momento')).parseAuthOpsPerSecond(command.mintsPerSecond),
   });
   const c = dev.config;
   const lines = [
@@ -490,6 +598,7 @@ async function main(): Promise<void> {
     dev.devLogin
       ? `  sign in:    curl '${dev.tokenUrl.replace('/token', '/dev/login')}?user=alice&groups=${firstGroup(c) ?? ''}'  (local issuer, dev only)`
       : '',
+    ...startupNotes(dev),
     '',
   ].filter((l) => l !== '');
   console.log(lines.join('\n'));
@@ -512,6 +621,11 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
+/** The config `main` will run with (for checking the key's endpoint before anything starts). */
+function loadDevConfig(command: Extract<DevCommand, { help: false }>): ResolvedConfig {
+  return loadConfig({ configPath: command.options.configPath });
+}
+
 /** The first group a tier names (for the printed sign-in example). */
 const firstGroup = (c: ResolvedConfig): string | undefined => c.tiers.find((t) => t.groups.length > 0)?.groups[0];
 
@@ -519,6 +633,9 @@ const firstGroup = (c: ResolvedConfig): string | undefined => c.tiers.find((t) =
 function demoLink(dev: DevServer): string {
   const url = new URL(dev.demoUrl!);
   url.searchParams.set('tvm', dev.tokenUrl);
+  // The page's sign-in form starts with groups this config has (the page's own default is the default config's).
+  const group = firstGroup(dev.config);
+  if (dev.devLogin && group !== undefined) url.searchParams.set('groups', group);
   return url.toString();
 }
 
@@ -551,6 +668,10 @@ function describe(p: ResolvedConfig['tiers'][number]['permissions'][number]): st
 
 if (require.main === module) {
   main().catch((err: unknown) => {
+    if (err instanceof DevUsageError) {
+      console.error(`error: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     console.error(err instanceof Error ? err.message : err);
     if ((err as NodeJS.ErrnoException)?.code === 'EADDRINUSE')
       console.error('A port is taken (another dev server?): stop it, or pick others with --port / --demo-port.');

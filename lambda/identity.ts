@@ -3,7 +3,7 @@
  *
  * Cognito mode: `requestContext.authorizer.claims` (every value a string; `cognito:groups` arrives as "a,b" or,
  * depending on the integration, "[a b]"). Authorizer mode: exactly the context our Lambda authorizer returns
- * (authorizers/identity.ts `allowPolicy`: `principalId`, and `groups` / `claims` as JSON strings). Open mode:
+ * (authorizers/identity.ts `allowPolicy`: `principalId`, `groups` / `claims` as JSON strings, and `issuedAt`). Open mode:
  * anonymous. Groups go through the one parser both functions use (common/groups.ts), with the same limits.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -68,6 +68,13 @@ function toClaims(source: Record<string, unknown> | undefined | null): Record<st
   return out;
 }
 
+/** The authorizer context's `issuedAt`: whole epoch seconds as our authorizer writes them, else undefined. */
+function authorizerIssuedAt(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
 function parseJsonObject(value: unknown): Record<string, unknown> | undefined {
   if (typeof value !== 'string') return undefined;
   try {
@@ -121,12 +128,12 @@ export function identify(
   if (!id) return { refused: 'no-identity' };
   const groups = parseGroupList(authorizerGroups(authorizer.groups));
   if (!groups.ok) return { refused: groups.problem };
-  return {
-    principal: {
-      id,
-      groups: groups.groups,
-      claims: toClaims(parseJsonObject(authorizer.claims)),
-      source: 'authorizer',
-    },
+  const principal: Principal = {
+    id,
+    groups: groups.groups,
+    claims: toClaims(parseJsonObject(authorizer.claims)),
+    source: 'authorizer',
   };
+  const issuedAt = authorizerIssuedAt(authorizer.issuedAt);
+  return { principal: issuedAt === undefined ? principal : { ...principal, issuedAt } };
 }

@@ -1,8 +1,9 @@
 /**
  * `auth.liveGroups` (Cognito mode): the caller's CURRENT groups, read from the user pool, replace the ID token's
  * `cognito:groups`, so removing a user from a group changes their next Momento token within `cacheSeconds`
- * instead of at ID token expiry. Pure logic against a {@link GroupSource} port; the Cognito adapter below
- * uses the signed client in common/aws (`AdminListGroupsForUser`).
+ * instead of at ID token expiry. The user is the one the token was issued to, found by its `sub` (never by the
+ * user name, which a pool may let users change or reuse). Pure logic against a {@link GroupSource} port; the
+ * Cognito adapter below uses the signed client in common/aws (`ListUsers`, then `AdminListGroupsForUser`).
  */
 import {
   awsJsonCall,
@@ -14,14 +15,23 @@ import {
 import { TvmError } from './errors';
 import { LookupCache } from './lookup-cache';
 import { MAX_GROUPS, parseGroupList } from '../common/groups';
-import { LIVE_GROUPS_PAGE_SIZE, LOOKUP_CALL_TIMEOUT_MS } from '../config/limits';
+import { LIVE_GROUPS_BUDGET_MS, LIVE_GROUPS_PAGE_SIZE, LOOKUP_CALL_TIMEOUT_MS } from '../config/limits';
 import type { Principal } from './types';
 
 /** Where current group memberships come from. */
 export interface GroupSource {
-  /** The user's groups; `undefined` when the user no longer exists. Throws when the source cannot answer. */
-  groupsOf(username: string): Promise<readonly string[] | undefined>;
+  /**
+   * The groups of the user whose `sub` this is; `undefined` when no such user exists (any more). Throws when the
+   * source cannot answer.
+   */
+  groupsOf(sub: string): Promise<readonly string[] | undefined>;
 }
+
+/**
+ * What a Cognito `sub` may look like before it goes into a `ListUsers` filter: Cognito issues UUIDs; letters,
+ * digits and `-` leave room without letting a quote, backslash or space change the filter's meaning.
+ */
+export const COGNITO_SUB = /^[A-Za-z0-9-]{1,128}$/;
 
 /** 503: Cognito could not be asked for the caller's groups (liveGroups fails closed). */
 export class GroupsLookupError extends TvmError {
@@ -66,11 +76,13 @@ export class LiveGroups {
    */
   async resolve(principal: Principal): Promise<Principal | undefined> {
     if (principal.source !== 'cognito' || principal.id === undefined) return principal;
-    // Admin APIs take the user name, or the sub of a local user; the ID token carries both.
-    const username = principal.claims['cognito:username'] ?? principal.id;
+    // The user the token was issued to: its sub, never its (changeable, reusable) user name.
+    const sub = principal.claims.sub;
+    if (sub === undefined || !COGNITO_SUB.test(sub))
+      throw new TvmError('unauthenticated', 'the ID token carries no usable sub to look its user up by');
     let groups: readonly string[] | undefined;
     try {
-      groups = await this.cache.get(username, (u) => this.options.source.groupsOf(u));
+      groups = await this.cache.get(sub, (s) => this.options.source.groupsOf(s));
     } catch (cause) {
       throw new GroupsLookupError({ cause });
     }
@@ -83,17 +95,32 @@ export class LiveGroups {
   }
 }
 
+// What one lookup may take in all: defined with the vending function's timeout budget (config/limits.ts).
+export { LIVE_GROUPS_BUDGET_MS };
+
 /** Options of {@link cognitoGroupSource}. */
 export interface CognitoGroupSourceOptions {
   readonly userPoolId: string;
-  /** Give up on one page after this long. @default LOOKUP_CALL_TIMEOUT_MS */
+  /** Give up on one call after this long (less when the lookup's budget runs out first). @default LOOKUP_CALL_TIMEOUT_MS */
   readonly timeoutMs?: number;
+  /** What the whole lookup may take. @default LIVE_GROUPS_BUDGET_MS */
+  readonly budgetMs?: number;
+  /** Clock in epoch milliseconds. @default Date.now */
+  readonly nowMs?: () => number;
   /** Sends the call (tests inject a recorder). @default awsJsonCall from common/aws */
   readonly call?: (call: AwsJsonCall) => Promise<unknown>;
 }
 
+/** Cognito's answer to ListUsers, as far as it is read here. */
+interface ListUsersPage {
+  Users?: { Username?: unknown; Attributes?: { Name?: unknown; Value?: unknown }[] }[];
+}
+
 /**
- * `AdminListGroupsForUser`, every page (60 groups each), bounded like token groups (100 × 128 characters).
+ * `ListUsers` with `Filter: sub = "<sub>"` (exact match) for the user name the token's user has now, then
+ * `AdminListGroupsForUser` for it, every page (60 groups each), bounded like token groups (100 × 128 characters).
+ * Two calls on every cache miss, within one {@link LIVE_GROUPS_BUDGET_MS} budget. The sub is checked against
+ * {@link COGNITO_SUB} before it is put in the filter.
  *
  * @example
  * const source = cognitoGroupSource({ userPoolId: process.env.TVM_USER_POOL_ID! });
@@ -102,26 +129,52 @@ export function cognitoGroupSource(options: CognitoGroupSourceOptions): GroupSou
   const call = options.call ?? awsJsonCall;
   // The pool answers only in its own region, which need not be the function's.
   const region = regionOfUserPool(options.userPoolId);
+  const nowMs = options.nowMs ?? Date.now;
+  const budgetMs = options.budgetMs ?? LIVE_GROUPS_BUDGET_MS;
+  /** One call, given what is left of the lookup's budget (started at `since`). */
+  const send = (since: number, operation: string, body: Record<string, unknown>) => {
+    const left = budgetMs - (nowMs() - since);
+    if (left <= 0) throw new Error(`the live-groups lookup spent its ${budgetMs} ms before ${operation}`);
+    return call({
+      service: COGNITO_IDENTITY_PROVIDER,
+      ...(region ? { region } : {}),
+      operation,
+      body: { UserPoolId: options.userPoolId, ...body },
+      timeoutMs: Math.min(options.timeoutMs ?? LOOKUP_CALL_TIMEOUT_MS, left),
+    });
+  };
+
+  /** The current user name of the user with this sub, or undefined when there is none. */
+  async function usernameOf(since: number, sub: string): Promise<string | undefined> {
+    if (!COGNITO_SUB.test(sub)) throw new Error('not a Cognito sub: refused before building a ListUsers filter');
+    const page = (await send(since, 'ListUsers', {
+      Filter: `sub = "${sub}"`,
+      Limit: 1,
+      AttributesToGet: ['sub'],
+    })) as ListUsersPage;
+    const user = page.Users?.[0];
+    // Only the user Cognito says has exactly this sub (a filter is no place to trust a near match).
+    const hasSub = user?.Attributes?.some((a) => a.Name === 'sub' && a.Value === sub) ?? false;
+    return hasSub && typeof user?.Username === 'string' && user.Username !== '' ? user.Username : undefined;
+  }
+
   return {
-    async groupsOf(username) {
+    async groupsOf(sub) {
+      const since = nowMs();
+      const username = await usernameOf(since, sub);
+      if (username === undefined) return undefined;
       const groups = new Set<string>();
       let next: string | undefined;
       do {
         let page: { Groups?: { GroupName?: unknown }[]; NextToken?: unknown };
         try {
-          page = (await call({
-            service: COGNITO_IDENTITY_PROVIDER,
-            ...(region ? { region } : {}),
-            operation: 'AdminListGroupsForUser',
-            body: {
-              UserPoolId: options.userPoolId,
-              Username: username,
-              Limit: LIVE_GROUPS_PAGE_SIZE,
-              ...(next ? { NextToken: next } : {}),
-            },
-            timeoutMs: options.timeoutMs ?? LOOKUP_CALL_TIMEOUT_MS,
+          page = (await send(since, 'AdminListGroupsForUser', {
+            Username: username,
+            Limit: LIVE_GROUPS_PAGE_SIZE,
+            ...(next ? { NextToken: next } : {}),
           })) as typeof page;
         } catch (err) {
+          // Deleted between the two calls.
           if (err instanceof AwsCallError && err.errorType === 'UserNotFoundException') return undefined;
           throw err;
         }

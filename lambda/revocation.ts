@@ -58,22 +58,23 @@ export function parseClaimTime(value: string | undefined): number | undefined {
 }
 
 /**
- * When the caller's credential was issued, in epoch seconds, or undefined when the claims do not say.
+ * When the caller's credential was issued, in epoch seconds, or undefined when nothing says.
  *
  * `auth_time` (when the user authenticated) wins over `iat`: a Cognito ID token refreshed after a revocation has
  * a new `iat` but its original `auth_time`, and a refresh must not undo a revocation. Only a new sign-in does.
- * API Gateway passes Cognito's `iat` as a date string and `auth_time` as a number string; the Lambda authorizer
- * passes them only when listed in `auth.forwardClaims`.
+ * Authorizer mode: the authorizer forwards that choice as `issuedAt` (authorizers/verify.ts `issueTimeOf`),
+ * whatever `auth.forwardClaims` lists. Cognito mode: API Gateway passes `iat` as a date string and `auth_time` as
+ * a number string in the claims.
  */
-export function credentialIssuedAt(principal: Pick<Principal, 'claims'>): number | undefined {
-  return parseClaimTime(principal.claims.auth_time) ?? parseClaimTime(principal.claims.iat);
+export function credentialIssuedAt(principal: Pick<Principal, 'claims' | 'issuedAt'>): number | undefined {
+  return principal.issuedAt ?? parseClaimTime(principal.claims.auth_time) ?? parseClaimTime(principal.claims.iat);
 }
 
 /**
  * Whether a record refuses a credential issued at `issuedAt`: issued at or before `notBefore`. Claim times are
  * whole seconds, so a sign-in in the same second as the revocation may have happened before it: refused too.
- * A credential with no usable issue time is refused while any record exists (API keys, IdPs whose `iat` is not
- * forwarded): refusing is the safe reading.
+ * A credential with no usable issue time is refused while any record exists (API keys, a JWT with neither
+ * `auth_time` nor `iat`): refusing is the safe reading.
  */
 export const refuses = (record: RevocationRecord | undefined, issuedAt: number | undefined): boolean =>
   record !== undefined && (issuedAt === undefined || issuedAt <= record.notBefore);

@@ -14,6 +14,11 @@ export interface Principal {
   readonly claims: Readonly<Record<string, string>>;
   /** How the identity was established. */
   readonly source: 'anonymous' | 'cognito' | 'authorizer';
+  /**
+   * Authorizer mode: when the credential was issued (epoch seconds), as the authorizer forwarded it (`auth_time`
+   * where the issuer sends it, else `iat`). @default undefined (Cognito mode reads its claims; an API key has none)
+   */
+  readonly issuedAt?: number;
 }
 
 /**

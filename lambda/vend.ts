@@ -1,6 +1,8 @@
 /**
- * The vending steps — request → identity → policy → (cache) → mint → response — as a function of its I/O,
- * so tests hand it a fake minter instead of mocking modules. `handler.ts` builds the real dependencies once.
+ * The vending steps — identity → request → revocation (and live groups) → policy → token reuse (this container's
+ * cache, the fleet's, the mint governor, the caller limit) → mint → response — as a function of its I/O, so tests
+ * hand it a fake minter instead of mocking modules. `handler.ts` builds the real dependencies once; the order and
+ * its reasons: docs/architecture.md, "Request flow".
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';

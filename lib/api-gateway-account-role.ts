@@ -1,19 +1,19 @@
 /**
  * `ApiGatewayAccountRole`: gives the account (per region) an API Gateway CloudWatch Logs role when it has none,
  * so a stage with access and execution logging deploys in a fresh account — and leaves a role that is already
- * set untouched. Handler: lib/api-gateway-account/handler.ts.
+ * set untouched, creating nothing then. Handler: lib/api-gateway-account/handler.ts.
  */
 import {
   CustomResource,
   Duration,
   RemovalPolicy,
   Stack,
-  Validations,
   aws_iam as iam,
   aws_lambda as lambda,
   aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { PUSH_TO_LOGS_POLICY, ROLE_NAME, ROLE_PATH } from './api-gateway-logs-role-name';
 import { functionCode } from './function-code';
 
 /** Properties of {@link ApiGatewayAccountRole}. */
@@ -23,16 +23,17 @@ export interface ApiGatewayAccountRoleProps {
 }
 
 /**
- * An IAM role API Gateway may use to write logs, and a custom resource that makes it the account's role only if
- * the account has none. Make the logging stage depend on this construct.
+ * A custom resource that gives the account an API Gateway CloudWatch Logs role only if it has none.
  *
- * - The role is **retained** when the stack is deleted: once set, other APIs in the account may log through it.
- * - On delete the custom resource does nothing (the account setting is not the stack's to undo).
- * - An account that already names a role keeps it (the created role then stays unused).
+ * - An account that already names a role keeps it, and nothing is created.
+ * - Otherwise the handler creates the IAM role `service-role/ApiGatewayCloudWatchLogs` (one per account, for
+ *   every region; reused when it exists) and sets it. A failed try deletes a role it created.
+ * - The role is not a stack resource: once set it is the account's, so `cdk destroy` leaves the role and the
+ *   setting in place (other APIs may log through it), and a second stack or deploy creates nothing.
  */
 export class ApiGatewayAccountRole extends Construct {
-  /** The role offered to API Gateway (AmazonAPIGatewayPushToCloudWatchLogs). */
-  readonly role: iam.Role;
+  /** ARN of the role the handler creates and sets when the account has none. */
+  readonly roleArn: string;
   /** The custom resource; `getAttString('RoleArn')` is the role the account uses afterwards. */
   readonly resource: CustomResource;
   /** The custom resource's handler. */
@@ -45,19 +46,11 @@ export class ApiGatewayAccountRole extends Construct {
   constructor(scope: Construct, id: string, props: ApiGatewayAccountRoleProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-
-    this.role = new iam.Role(this, 'LogsRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'API Gateway account-wide role for writing access and execution logs to CloudWatch Logs',
-      managedPolicies: [
-        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
-      ],
-    });
-    this.role.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason:
-        'The account-wide API Gateway logging role; AWS documents this managed policy for exactly this role (it needs logs:* on every API log group).',
+    this.roleArn = stack.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: `${ROLE_PATH.slice(1)}${ROLE_NAME}`,
     });
 
     const logGroup = new logs.LogGroup(this, 'HandlerLogs', {
@@ -78,9 +71,24 @@ export class ApiGatewayAccountRole extends Construct {
     );
     handlerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
+        sid: 'CreateTheLogsRoleWhenNoneIsSet',
+        actions: ['iam:GetRole', 'iam:CreateRole', 'iam:DeleteRole'],
+        resources: [this.roleArn],
+      }),
+    );
+    handlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AttachOnlyThePushToLogsPolicy',
+        actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+        resources: [this.roleArn],
+        conditions: { ArnEquals: { 'iam:PolicyARN': `arn:${stack.partition}:${PUSH_TO_LOGS_POLICY}` } },
+      }),
+    );
+    handlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
         sid: 'PassTheLogsRoleToApiGateway',
         actions: ['iam:PassRole'],
-        resources: [this.role.roleArn],
+        resources: [this.roleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'apigateway.amazonaws.com' } },
       }),
     );
@@ -92,7 +100,7 @@ export class ApiGatewayAccountRole extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 128,
-      // Up to ten attempts six seconds apart while IAM propagates the new role.
+      // Up to ten attempts six seconds apart while IAM propagates a new role.
       timeout: Duration.minutes(2),
       description: 'Sets the API Gateway account CloudWatch Logs role if none is set (custom resource)',
       role: handlerRole,
@@ -105,9 +113,9 @@ export class ApiGatewayAccountRole extends Construct {
       // A crashed handler never answers: fail after 5 minutes (the handler's own timeout is 2), not CloudFormation's
       // default hour.
       serviceTimeout: Duration.minutes(5),
-      properties: { RoleArn: this.role.roleArn },
+      properties: { RoleName: ROLE_NAME },
     });
-    // The handler must be able to pass the role and write logs before CloudFormation invokes it.
+    // The handler must be able to create and pass the role and write logs before CloudFormation invokes it.
     this.resource.node.addDependency(handlerRole);
     this.handler = fn;
     this.handlerRole = handlerRole;

@@ -34,8 +34,8 @@ export const BUNDLE_OPTIONS = {
   mainFields: ['module', 'main'],
   // Only metadata that has no runtime use; dropping it keeps the bundle small.
   legalComments: 'none',
-  // Neither function bundles grpc-js any more (the vending function speaks gRPC over node:http2); the benchmark's
-  // reference handler (full Momento SDK) still does, with these same options. grpc-js requires
+  // Neither function bundles grpc-js (the vending function speaks gRPC over node:http2); the benchmark's
+  // reference handler (full Momento SDK) does, with these same options. grpc-js requires
   // @grpc/proto-loader (with protobufjs and long, ~125 kB) only for its server-side channelz / ORCA services;
   // left out, a client never misses it, and the path would fail loudly ("Cannot find module") if ever taken.
   external: ['@grpc/proto-loader'],

@@ -1,7 +1,7 @@
 /**
  * The token table: the fleet-wide token cache (items `tok#…`, each token sealed with a key only the functions can
  * derive) and the mint governor's queue (`gov#mint`). lambda/fleet-tokens.ts and lambda/mint-governor.ts are its
- * only readers and writers; docs/decisions.md, "Fleet token cache" and "Mint governor".
+ * only readers and writers; docs/decisions.md, D25 "Fleet token cache" and D26 "Mint governor".
  *
  * A separate table from the revocation records: the vending function must be able to write here and must never be
  * able to write there, and DynamoDB's BatchGetItem reads both in one round trip anyway.

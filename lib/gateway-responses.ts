@@ -43,7 +43,7 @@ export const PROBLEM_GATEWAY_RESPONSES: readonly ProblemGatewayResponse[] = [
   fromTable('IntegrationTimeout', apigw.ResponseType.INTEGRATION_TIMEOUT, 'timeout'),
   // A Lambda authorizer that throws anything but "Unauthorized" (authorizers/: the API-key table could not be read
   // right now) gets a 500 from API Gateway; which of the two types it is, AWS does not document (docs/decisions.md,
-  // "Transient authorizer failures"), so both answer 503 + Retry-After instead of a bare 500.
+  // D17 "Transient authorizer failures"), so both answer 503 + Retry-After instead of a bare 500.
   fromTable('AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE, 'authorizer-unavailable'),
   fromTable(
     'AuthorizerConfigurationError',

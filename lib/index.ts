@@ -1,6 +1,6 @@
 /**
  * The package's entry point (`momento-token-vending-machine`): the `TokenVendingMachine` construct, its props
- * and parts, and the policy's types and validation. See README.md → "Use as a CDK construct library".
+ * and parts, and the policy's types and validation. See docs/construct-library.md.
  */
 export { TokenVendingMachine, AUTHORIZATION_VALIDATION_REGEX, vendingTimeoutSeconds } from './token-vending-machine';
 export type { TokenVendingMachineProps, TvmDomainProps, TvmLogLevel, TvmThrottlingProps, TvmWafProps } from './props';

@@ -2,7 +2,7 @@
  * Revocation infrastructure: the table of revocation records the vending function reads before it mints or
  * serves a cached token (`npm run revoke` writes it), and — with `auth.liveGroups` — read access to the user
  * pool's group memberships. The function gets exactly `dynamodb:GetItem` on this table and
- * `cognito-idp:AdminListGroupsForUser` on this pool; nothing in the stack can write the table (operators do,
+ * `cognito-idp:ListUsers` + `cognito-idp:AdminListGroupsForUser` on this pool; nothing in the stack can write the table (operators do,
  * with their own credentials).
  */
 import {
@@ -84,8 +84,8 @@ export interface AddRevocationProps {
 
 /**
  * Creates the revocation table when `revocation.enabled` (cognito and authorizer modes) and grants the vending
- * function `GetItem` on it (`TVM_REVOCATION_TABLE`); with `auth.liveGroups`, grants `AdminListGroupsForUser` on
- * the pool (`TVM_USER_POOL_ID`). Returns the table construct, or undefined when there is none.
+ * function `GetItem` on it (`TVM_REVOCATION_TABLE`); with `auth.liveGroups`, grants `ListUsers` and
+ * `AdminListGroupsForUser` on the pool (`TVM_USER_POOL_ID`). Returns the table construct, or undefined when there is none.
  */
 export function addRevocation(scope: Construct, props: AddRevocationProps): RevocationTable | undefined {
   const { config, vendingFunction: fn } = props;
@@ -99,7 +99,8 @@ export function addRevocation(scope: Construct, props: AddRevocationProps): Revo
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadLiveGroups',
-        actions: ['cognito-idp:AdminListGroupsForUser'],
+        // ListUsers finds the token's user by sub; AdminListGroupsForUser reads that user's groups.
+        actions: ['cognito-idp:ListUsers', 'cognito-idp:AdminListGroupsForUser'],
         resources: [props.userPool.userPoolArn],
       }),
     );

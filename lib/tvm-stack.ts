@@ -30,7 +30,8 @@ export class TvmStack extends Stack {
     const tvm = new TokenVendingMachine(this, 'TokenVendingMachine', {
       // Each deployment setting of the file as its construct prop (config/schema.ts, SETTING_PROPS).
       ...deploymentPropsOf(props.config),
-      // The stack's name, as before the construct named itself from its path: names stay stable across upgrades.
+      // The stack's name, not the construct's path-derived default: the standalone app's API, metric dimension and
+      // WAF metric names stay the same across upgrades.
       serviceName: this.stackName,
       ...props.tvm,
       config: policyOf(props.config),

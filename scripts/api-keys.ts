@@ -22,6 +22,7 @@ import {
 } from '../authorizers/api-keys';
 import type { ResolvedConfig } from '../config/schema';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
+import { requireSupportedNode } from './node-support';
 
 /** Where the CLI writes, and how it reads stdin (injected for tests). */
 export interface ApiKeysIo {
@@ -165,6 +166,7 @@ export async function run(argv: readonly string[], io: ApiKeysIo): Promise<numbe
 }
 
 if (require.main === module) {
+  requireSupportedNode('npm run apikeys');
   void run(process.argv.slice(2), processIo).then((code) => {
     process.exitCode = code;
   });

@@ -30,6 +30,7 @@ import {
 import { createGrpcMinter, staticKeySource, type GrpcMinter } from '../lambda/momento';
 import { createVendHandler, type VendHandler } from '../lambda/vend';
 import { cognitoAuthorizer, tokenEvent } from '../test/support/events';
+import { requireSupportedNode } from './node-support';
 
 /** gRPC UNAVAILABLE. */
 const UNAVAILABLE = 14;
@@ -320,6 +321,7 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
+  requireSupportedNode('npm run load-test');
   // Stops by itself whatever happens: a hung run is a failed run.
   const watchdog = setTimeout(() => {
     console.error('load test: watchdog fired after 300 s; aborting');

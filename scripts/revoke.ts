@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
 import { REVOCATION_ATTRIBUTES as A, revocationExpiry } from '../lambda/revocation';
+import { requireSupportedNode } from './node-support';
 
 /** The usage text. */
 const USAGE = `Usage: npm run revoke -- <principal> [--reason <text>]
@@ -65,10 +66,6 @@ export interface RevocationSettings {
   readonly mode: 'open' | 'cognito' | 'authorizer';
   /** `auth.tokenIdClaim` (cognito/authorizer): what the principal id is. */
   readonly tokenIdClaim?: string;
-  /** Authorizer mode: whether `iat`/`auth_time` reach the function (else a record refuses every credential). */
-  readonly issueTimeForwarded: boolean;
-  /** Authorizer mode: whether `auth_time` reaches the function (then a refreshed token keeps the sign-in time). */
-  readonly authTimeForwarded?: boolean;
 }
 
 /** Reads {@link RevocationSettings} from an operator config file (TS or JSON), validated as at synth. */
@@ -85,10 +82,6 @@ export async function loadSettings(configPath?: string): Promise<RevocationSetti
     clockMarginSeconds: c.revocation.clockMarginSeconds,
     mode: c.auth.mode,
     tokenIdClaim: c.auth.mode === 'open' ? undefined : c.auth.tokenIdClaim,
-    issueTimeForwarded:
-      c.auth.mode === 'cognito' ||
-      (c.auth.mode === 'authorizer' && c.auth.forwardClaims.some((x) => x === 'iat' || x === 'auth_time')),
-    authTimeForwarded: c.auth.mode === 'authorizer' && c.auth.forwardClaims.includes('auth_time'),
   };
 }
 
@@ -162,18 +155,18 @@ export function parseCommand(
 
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 
-/** What one mode does with a refreshed credential and a new sign-in, for {@link effectLines}. */
-function refreshLine(principal: string, notBefore: number, s: RevocationSettings): string {
+/**
+ * What one mode does with a refreshed credential and a new sign-in, for {@link effectLines}. Cognito: the ID
+ * token's `auth_time`. Authorizer: what the authorizer forwards (authorizers/verify.ts `issueTimeOf`), the JWT's
+ * `auth_time` where the IdP sends one, else its `iat` — which of the two is the IdP's choice, so both are told.
+ */
+function refreshLine(principal: string, notBefore: number): string {
   const after = `after ${iso(notBefore)}`;
   if (principal.startsWith('cognito:'))
     return `- A token refresh does not help (a refreshed ID token keeps its auth_time): only a new sign-in ${after} is accepted. To block sign-in too: npm run users -- disable <username>.`;
   if (principal.startsWith('authorizer:apikey:'))
     return '- An API key has no issue time: EVERY request with it is refused until you lift the revocation. To replace the key: npm run apikeys -- create, and drop the old entry from the API-keys secret.';
-  if (!s.issueTimeForwarded)
-    return '- The authorizer does not forward iat/auth_time (auth.forwardClaims), so EVERY credential of this principal is refused until you lift the revocation.';
-  return s.authTimeForwarded
-    ? `- A credential whose auth_time is ${after} is accepted: a refresh keeps auth_time only if your IdP sends it (else iat counts, and a refreshed token is accepted: revoke the session at your IdP too).`
-    : `- Only iat is forwarded (add auth_time to auth.forwardClaims if your IdP sends it): a credential issued ${after} is accepted, a refreshed one included, so revoke the session at your IdP too.`;
+  return `- The authorizer checks the token's auth_time where your IdP sends one, else its iat (a token with neither is refused until you lift the revocation). With auth_time, a refresh does not help: only a new sign-in ${after} is accepted. With only iat, a token refreshed ${after} counts as new and IS accepted: revoke the session at your IdP too.`;
 }
 
 /**
@@ -187,8 +180,7 @@ export function effectLines(
   expiresAt: number | undefined,
   s: RevocationSettings,
 ): string[] {
-  const noIssueTime =
-    principal.startsWith('authorizer:') && (!s.issueTimeForwarded || principal.startsWith('authorizer:apikey:'));
+  const noIssueTime = principal.startsWith('authorizer:apikey:');
   const margin = notBefore - at;
   return [
     `Revoked ${principal} at ${iso(at)} (this machine's clock): credentials issued up to ${iso(notBefore)} are refused${
@@ -198,7 +190,7 @@ export function effectLines(
       noIssueTime ? 'this principal' : 'such a credential'
     } gets 403 "revoked", including requests a cached token would have answered.`,
     `- Momento tokens already handed out cannot be revoked: they keep working until they expire, at most ${s.maxTokenTtlSeconds} s (token.maxTtlSeconds), i.e. by ${iso(at + s.cacheSeconds + s.maxTokenTtlSeconds)}.`,
-    refreshLine(principal, notBefore, s),
+    refreshLine(principal, notBefore),
     expiresAt === undefined
       ? `- The record lasts until you lift it: npm run revoke -- --lift ${principal}`
       : `- The record expires at ${iso(expiresAt)} (DynamoDB TTL: revocation time + ${s.maxCredentialLifetimeSeconds} s credential lifetime + ${s.maxTokenTtlSeconds} s token lifetime). Undo with: npm run revoke -- --lift ${principal}`,
@@ -382,6 +374,7 @@ export async function run(
 }
 
 if (require.main === module) {
+  requireSupportedNode('npm run revoke');
   void run(process.argv.slice(2), (region) => new DynamoDBClient(region ? { region } : {}), processIo).then((code) => {
     process.exitCode = code;
   });

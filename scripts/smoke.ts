@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { tokenResponseProblems, type TokenPermission, type TokenResponse } from '../client/src/contract';
 import { decodeDisposableToken } from '../lambda/momento/api-key';
+import { requireSupportedNode } from './node-support';
 
 /** The usage text. */
 const USAGE = `Usage: npm run smoke -- (--stack <name> [--region <region>] | --url <token URL> --mode <mode>)
@@ -885,6 +886,7 @@ export async function run(argv: readonly string[], deps: SmokeDeps): Promise<num
 }
 
 if (require.main === module) {
+  requireSupportedNode('npm run smoke');
   void run(process.argv.slice(2), {
     env: process.env,
     out: (text) => process.stdout.write(`${text}\n`),

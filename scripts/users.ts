@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { effectLines, loadSettings, putRevocation, type RevocationSettings } from './revoke';
+import { requireSupportedNode } from './node-support';
 
 /** The usage text. */
 const USAGE = `Usage: npm run users -- <command> [--user-pool-id <id>]
@@ -431,6 +432,7 @@ async function revokeUser(
 }
 
 if (require.main === module) {
+  requireSupportedNode('npm run users');
   void run(process.argv.slice(2), (region) => new CognitoIdentityProviderClient({ region }), processIo).then((code) => {
     process.exitCode = code;
   });

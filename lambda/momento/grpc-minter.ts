@@ -1,8 +1,8 @@
 /**
  * The real minting path: one unary gRPC call, `/token.Token/GenerateDisposableToken` on `token.<endpoint>:443`
- * over TLS, with our own `node:http2` gRPC transport (./grpc-transport.ts) and protobuf messages generated from
- * Momento's .proto files (./wire.ts). Replaces the SDK's AuthClient, which has a fixed 60 s deadline, no retry,
- * no reconnect and no `close()`, and whose scope conversion fails open when topics and key restrictions mix.
+ * over TLS, with our own `node:http2` gRPC transport (./grpc-transport.ts) and protobuf messages written field by
+ * field as Momento's .proto files define them (./wire.ts). Not the SDK's AuthClient: it has a fixed 60 s deadline,
+ * no retry, no reconnect and no `close()`, and its scope conversion fails open when topics and key restrictions mix.
  *
  * Connection policy, for Lambda's freeze/thaw:
  * - one HTTP/2 connection, opened on first use and reused by warm invocations;
@@ -17,8 +17,8 @@
  *   healthy connection on thaw (the SDK disables them for Lambda for the same reason); the idle rule and the
  *   deadline cover dead connections instead.
  *
- * Cold start: everything here is small (node:http2 + @bufbuild/protobuf, ≈80 KB bundled) and loads with the
- * module; the first mint pays for reading the key and the TLS handshake only.
+ * Cold start: everything here is small (node:http2 and `@bufbuild/protobuf`'s wire primitives; docs/measurements.md,
+ * M2) and loads with the module; the first mint pays for reading the key and the TLS handshake only.
  */
 import { MomentoError, type MomentoFailure } from '../errors';
 import type { KeySource, MintedToken, MintRequest, Minter } from '../types';
@@ -125,7 +125,7 @@ function toMomentoError(err: GrpcStatusError, secret: string): MomentoError {
  *
  * @example
  * const minter = createGrpcMinter({
- *   keySource: extensionKeySource({ secretId }),
+ *   keySource: secretsManagerKeySource({ secretId }),
  *   endpoint: config.momento.endpoint,
  *   deadlineMs: config.momento.deadlineMs,
  * });

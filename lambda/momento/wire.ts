@@ -9,7 +9,7 @@
  * length-delimited fields); the message layout — field numbers and types, listed in {@link FIELDS} — is Momento's
  * `token.proto` / `permissionmessages.proto` (copied to proto/momento/). We do not use the full generated
  * `@bufbuild/protobuf` runtime in the function: at module init it decodes the embedded file descriptors
- * (≈ 16 ms of CPU, measured in docs/decisions.md) for nothing we need. The generated code (test/support/momento-gen,
+ * (≈ 16 ms of CPU, docs/measurements.md, M2) for nothing we need. The generated code (test/support/momento-gen,
  * from scripts/gen-protos.sh) is the reference the tests hold this file to, field by field, and the bytes are asserted
  * equal to what `@gomomento/generated-types` (the SDK's google-protobuf types) serializes
  * (test/unit/momento-wire.test.ts).

@@ -1,9 +1,13 @@
 /**
  * Real-browser test of the newcomer's path (issue 10): the bare demo URL, default (Cognito) config, embedded fake
  * Momento. The first request is a 401 → the page offers local sign-in (user + groups → /dev/login) → a token.
- * A 403 `ttl-exceeds-tier` is labelled "not allowed", never "sign-in needed".
+ * A 403 `ttl-exceeds-tier` is labelled "not allowed", never "sign-in needed"; each 403 gets the hint that can help
+ * (a shorter ttl only for ttl-exceeds-tier). Issue 17 item 18: the sign-in form takes `?groups=`, an open-mode
+ * server's missing /dev/login is explained (not blamed), "Forget token" says it stopped the refresh, and the
+ * page offers a short-ttl run that shows a refresh within a minute.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import openConfig from '../../config/examples/open.config';
 import baseConfig from '../../config/tvm.config';
 import { startDevServer, type DevServer } from '../../dev/server';
 import { chromiumAvailable, launchChromium } from './chromium';
@@ -20,6 +24,7 @@ type DemoWindow = { tvmDemo: { events: DemoEvent[]; ready: Promise<unknown> } };
 (chromiumAvailable() ? describe : describe.skip)('real browser: local sign-in on the bare demo page', () => {
   let demo: StaticDemo;
   let dev: DevServer;
+  let openDev: DevServer;
   let browser: Browser;
   let context: BrowserContext | undefined;
   let tvmUrl: string;
@@ -30,6 +35,12 @@ type DemoWindow = { tvmDemo: { events: DemoEvent[]; ready: Promise<unknown> } };
     demo = await startStaticDemo();
     dev = await startDevServer({
       config: { ...baseConfig, cors: { allowOrigins: [demo.origin] } },
+      port: 0,
+      demoPort: -1,
+      log: () => undefined,
+    });
+    openDev = await startDevServer({
+      config: { ...openConfig, cors: { allowOrigins: [demo.origin] } },
       port: 0,
       demoPort: -1,
       log: () => undefined,
@@ -48,14 +59,15 @@ type DemoWindow = { tvmDemo: { events: DemoEvent[]; ready: Promise<unknown> } };
   afterAll(async () => {
     await browser?.close();
     await dev?.close();
+    await openDev?.close();
     await demo?.close();
     restoreEnv(savedEnv);
   });
 
-  async function open(params: Record<string, string>): Promise<Page> {
+  async function open(params: Record<string, string>, tvm = tvmUrl): Promise<Page> {
     context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${demo.origin}/?${new URLSearchParams({ tvm: tvmUrl, ...params })}`);
+    await page.goto(`${demo.origin}/?${new URLSearchParams({ tvm, ...params })}`);
     await page.evaluate(() => (window as unknown as DemoWindow).tvmDemo.ready.then(() => true));
     return page;
   }
@@ -104,5 +116,41 @@ type DemoWindow = { tvmDemo: { events: DemoEvent[]; ready: Promise<unknown> } };
     expect(await page.textContent('#auth-banner-title')).toBe('Not allowed.');
     expect(await page.textContent('#auth-banner-text')).toMatch(/ttl 1800 exceeds your maximum of 900 seconds/);
     expect(await page.textContent('#auth-banner')).not.toMatch(/Sign-in needed/);
+    expect(await page.textContent('#auth-banner-hint')).toMatch(/ask for a shorter ttl/);
+  });
+
+  it('answers 403 no-tier with the groups hint, never "a shorter ttl"', async () => {
+    const page = await open({ autostart: '0', groups: 'nobody' });
+    expect(await page.inputValue('#login-groups')).toBe('nobody'); // ?groups= fills the form
+    await page.click('#btn-login');
+    await waitFor(page, 'auth-error');
+    expect(await page.textContent('#status')).toBe('not allowed (403 no-tier)');
+    const hint = await page.textContent('#auth-banner-hint');
+    expect(hint).toMatch(/none of your groups is named by a tier/);
+    expect(hint).not.toMatch(/ttl/);
+  });
+
+  it('in open mode, explains that local sign-in is not needed instead of blaming the server', async () => {
+    const url = new URL(openDev.tokenUrl);
+    url.hostname = '127.0.0.1';
+    const page = await open({ autostart: '0' }, url.href);
+    await page.click('#btn-login');
+    await page.waitForFunction(() => !/signing in/.test(document.getElementById('login-status')!.textContent!));
+    const status = await page.textContent('#login-status');
+    expect(status).toMatch(/no local sign-in: in open mode none is needed/);
+    expect(status).not.toMatch(/is npm run dev running/);
+  });
+
+  it('"Forget token" says the background refresh stopped; the short-ttl link keeps the page and asks ttl=60', async () => {
+    const page = await open({});
+    await page.fill('#login-groups', 'members');
+    await page.click('#btn-login');
+    await waitFor(page, 'token');
+    await page.click('#btn-reset');
+    await page.waitForFunction(() => /background refresh off/.test(document.getElementById('status')!.textContent!));
+    expect(await page.textContent('#status')).toMatch(/idle: no token, background refresh off/);
+    const href = new URL((await page.getAttribute('#short-ttl', 'href'))!, demo.origin);
+    expect(href.searchParams.get('ttl')).toBe('60');
+    expect(href.searchParams.get('tvm')).toBe(tvmUrl);
   });
 });

@@ -134,35 +134,21 @@ describe('No layers', () => {
 describe('Fresh account: the API Gateway CloudWatch Logs role', () => {
   const s = synth(MODES.cognito);
   const [crId, cr] = onlyResource(s.template, 'Custom::ApiGatewayAccountCloudWatchRole');
-  const [roleId] = onlyResource(s.template, 'AWS::IAM::Role', 'ApiGatewayAccountRoleLogsRole');
+  const ROLE = `arn:aws:iam::${TEST_ENV.account}:role/service-role/ApiGatewayCloudWatchLogs`;
 
-  it('offers a role API Gateway may assume, with the managed push-to-logs policy, retained on delete', () => {
-    s.template.hasResource('AWS::IAM::Role', {
-      Properties: Match.objectLike({
-        AssumeRolePolicyDocument: Match.objectLike({
-          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
-        }),
-        ManagedPolicyArns: [
-          {
-            'Fn::Join': [
-              '',
-              ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
-            ],
-          },
-        ],
-      }),
-      DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
-    });
+  it('creates no IAM role in the template: the handler creates one only when the account has none', () => {
+    expect(JSON.stringify(s.template.toJSON())).not.toMatch(/ApiGatewayAccountRoleLogsRole/);
+    for (const [, r] of resourcesOf(s.template, 'AWS::IAM::Role'))
+      expect(JSON.stringify(r.Properties?.AssumeRolePolicyDocument)).not.toContain('apigateway.amazonaws.com');
   });
 
-  it('passes the role to a custom resource that the stage depends on', () => {
-    expect(cr.Properties?.RoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+  it('names the role to a custom resource that the stage depends on', () => {
+    expect(cr.Properties?.RoleName).toBe('ApiGatewayCloudWatchLogs');
     const [, stage] = onlyResource(s.template, 'AWS::ApiGateway::Stage');
     expect((stage as { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining([crId]));
   });
 
-  it('lets the handler read and patch only the account setting, and pass only that role, only to API Gateway', () => {
+  it('lets the handler patch only the account setting, create, attach only the push-to-logs policy to, and pass only that role', () => {
     const [, policy] = onlyResource(s.template, 'AWS::IAM::Policy', 'ApiGatewayAccountRoleHandlerRole');
     const statements = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     expect(statements).toEqual(
@@ -174,15 +160,30 @@ describe('Fresh account: the API Gateway CloudWatch Logs role', () => {
           Resource: `arn:aws:apigateway:${TEST_ENV.region}::/account`,
         },
         {
+          Sid: 'CreateTheLogsRoleWhenNoneIsSet',
+          Effect: 'Allow',
+          Action: ['iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole'],
+          Resource: ROLE,
+        },
+        {
+          Sid: 'AttachOnlyThePushToLogsPolicy',
+          Effect: 'Allow',
+          Action: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+          Resource: ROLE,
+          Condition: {
+            ArnEquals: { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs' },
+          },
+        },
+        {
           Sid: 'PassTheLogsRoleToApiGateway',
           Effect: 'Allow',
           Action: 'iam:PassRole',
-          Resource: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Resource: ROLE,
           Condition: { StringEquals: { 'iam:PassedToService': 'apigateway.amazonaws.com' } },
         },
       ]),
     );
-    expect(statements).toHaveLength(3); // and its own log group
+    expect(statements).toHaveLength(5); // and its own log group
   });
 
   it('runs the handler on nodejs24.x arm64 with time for IAM to propagate', () => {
@@ -219,9 +220,9 @@ describe('A failed first deploy leaves nothing behind', () => {
       const expected = id.includes('ApiGatewayAccountRoleHandlerLogs') ? 'Delete' : 'RetainExceptOnCreate';
       expect([id, r.DeletionPolicy]).toEqual([id, expected]);
     }
-    // Nothing else is plainly retained but the account-wide logs role (which other APIs may use by then).
+    // Nothing is plainly retained (a failed create would leave it behind).
     const plainRetain = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === 'Retain');
-    expect(plainRetain.map(([id]) => id)).toEqual([expect.stringMatching(/ApiGatewayAccountRoleLogsRole/)]);
+    expect(plainRetain.map(([id]) => id)).toEqual([]);
   });
 });
 

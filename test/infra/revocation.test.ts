@@ -1,6 +1,6 @@
 /**
  * The revocation table and its grants: on-demand, PITR, TTL, encryption, retained; the vending function may
- * only GetItem on it (and, with liveGroups, only AdminListGroupsForUser on the pool); nothing in the stack can
+ * only GetItem on it (and, with liveGroups, only ListUsers and AdminListGroupsForUser on the pool); nothing in the stack can
  * write it; an alarm on failed checks; the table name as an output and in the function's environment.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -129,7 +129,7 @@ describe('Construct: TokenVendingMachine — revocation least privilege', () => 
     ).toBeUndefined();
   });
 
-  it('liveGroups: AdminListGroupsForUser on the pool only, and the pool id in the environment', () => {
+  it('liveGroups: ListUsers (by sub) and AdminListGroupsForUser on the pool only, and the pool id in the environment', () => {
     const s = synth(LIVE_GROUPS);
     const [poolId] = onlyResource(s.template, 'AWS::Cognito::UserPool');
     const cog = allStatements(s).filter(([, st]) => actions(st).some((a) => a.startsWith('cognito-idp:')));
@@ -139,7 +139,7 @@ describe('Construct: TokenVendingMachine — revocation least privilege', () => 
         {
           Sid: 'ReadLiveGroups',
           Effect: 'Allow',
-          Action: 'cognito-idp:AdminListGroupsForUser',
+          Action: ['cognito-idp:AdminListGroupsForUser', 'cognito-idp:ListUsers'],
           Resource: { 'Fn::GetAtt': [poolId, 'Arn'] },
         },
       ],

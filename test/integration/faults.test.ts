@@ -1,5 +1,5 @@
 /**
- * Issue 5 "Faults": the real vending handler + the real gRPC minter + the fake Momento (TLS via the CONNECT
+ * Faults: the real vending handler + the real gRPC minter + the fake Momento (TLS via the CONNECT
  * proxy), with the key read by the production `secretsManagerKeySource` from a Secrets Manager stub that checks
  * each request's SigV4 signature (AWS_ENDPOINT_URL_SECRETS_MANAGER). Each fault: status, Retry-After, problem code, and time to answer. A short deadline
  * (500 ms) keeps it fast; the token cache is off so every request reaches Momento.

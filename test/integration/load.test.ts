@@ -1,5 +1,5 @@
 /**
- * Issue 5 load test, bounded for CI: the same code as `npm run load-test` (scripts/load-test.ts), 2,000 requests
+ * The load test, bounded for CI: the same code as `npm run load-test` (scripts/load-test.ts), 2,000 requests
  * at concurrency 200 per scenario, through the real handler + real gRPC minter against the fake Momento, with the
  * token cache disabled so every request mints.
  */

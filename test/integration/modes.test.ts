@@ -1,5 +1,5 @@
 /**
- * Issue 3: per auth mode, the REAL vending handler (createVendHandler + createGrpcMinter + a v2 key) against the
+ * Per auth mode, the REAL vending handler (createVendHandler + createGrpcMinter + a v2 key) against the
  * fake Momento over real gRPC/TLS through the CONNECT proxy. Every assertion is on what Momento received
  * (decoded protobuf, deep-equal), its ttl and token_id — not on what the handler says it asked for.
  *

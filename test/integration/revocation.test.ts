@@ -3,7 +3,7 @@
  * through the real vending handler wired as lambda/handler.ts wires it (revocationFromEnv / liveGroupsFromEnv →
  * createVendHandler, the gRPC minter against the fake Momento). The operator CLIs write with the AWS SDK.
  *
- * The scenario of issue 13: alice gets an admin token → is revoked → her next request (a cached token or not)
+ * The scenario: alice gets an admin token → is revoked → her next request (a cached token or not)
  * is 403 `revoked` within the cache bound → lifting restores access; with liveGroups, removing alice from
  * `admins` downgrades her next token. Then the failures: missing table, connection refused, a hang, failOpen.
  *
@@ -88,7 +88,6 @@ const settingsOf = (config: ReturnType<typeof vending>['config']): RevocationSet
   maxCredentialLifetimeSeconds: config.revocation.maxCredentialLifetimeSeconds,
   mode: 'cognito',
   tokenIdClaim: 'sub',
-  issueTimeForwarded: true,
 });
 
 const ddb = () =>
@@ -188,6 +187,7 @@ describe('Scenario: revoke alice, then lift', () => {
       },
     );
     cognito.groups.set('alice', ['admins']);
+    cognito.subs.set('alice', ALICE);
     const signedIn = nowS() - 60;
     const admin = await call(vend.handler, alice(signedIn, ['admins']));
     expect(admin.status).toBe(200);
@@ -207,15 +207,25 @@ describe('Scenario: revoke alice, then lift', () => {
       expect.arrayContaining([{ type: 'cache', cache: 'app', role: 'readwrite' }]),
     );
 
-    // What Cognito received: signed AdminListGroupsForUser calls for alice in the configured pool.
-    expect(cognito.received.length).toBeGreaterThanOrEqual(2);
-    for (const r of cognito.received) {
-      expect(r).toMatchObject({
-        target: 'AWSCognitoIdentityProviderService.AdminListGroupsForUser',
-        body: { UserPoolId: POOL, Username: 'alice', Limit: 60 },
-        signed: true,
-      });
-    }
+    // What Cognito received, per cache miss: a signed ListUsers for alice's sub, then AdminListGroupsForUser for the
+    // user name it found, in the configured pool.
+    expect(cognito.received.length).toBeGreaterThanOrEqual(4);
+    expect(cognito.received.length % 2).toBe(0);
+    cognito.received.forEach((r, i) =>
+      expect(r).toMatchObject(
+        i % 2 === 0
+          ? {
+              target: 'AWSCognitoIdentityProviderService.ListUsers',
+              body: { UserPoolId: POOL, Filter: `sub = "${ALICE}"`, Limit: 1, AttributesToGet: ['sub'] },
+              signed: true,
+            }
+          : {
+              target: 'AWSCognitoIdentityProviderService.AdminListGroupsForUser',
+              body: { UserPoolId: POOL, Username: 'alice', Limit: 60 },
+              signed: true,
+            },
+      ),
+    );
 
     // A deleted user: 403 revoked. A Cognito outage: 503 groups-check-failed (fails closed).
     cognito.groups.delete('alice');
@@ -239,6 +249,33 @@ describe('Scenario: revoke alice, then lift', () => {
       cognito.failing = false;
     }
   });
+  it('liveGroups follows the user the token was issued to (its sub), not a reused or changed user name', async () => {
+    const vend = vending(
+      { auth: { mode: 'cognito', liveGroups: { cacheSeconds: 0 } } },
+      { ...table.env, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognito.endpoint, TVM_USER_POOL_ID: POOL },
+    );
+    const signedIn = nowS() - 60;
+    cognito.groups.clear();
+    try {
+      // The name is reused: alice was deleted, a newcomer signed up as "alice" and was put in admins. Alice's old
+      // token (her sub, cognito:username alice) must not get the newcomer's groups: her user is gone, 403 revoked.
+      cognito.groups.set('alice', ['admins']);
+      cognito.subs.set('alice', '0a11ce00-0000-4000-a000-0000000000ff');
+      const reused = await call(vend.handler, alice(signedIn, ['members']));
+      expect(reused).toMatchObject({ status: 403, body: { code: 'revoked' } });
+
+      // Renamed instead: her sub now belongs to "alice2" (in members); her token, still naming alice, follows her.
+      cognito.groups.set('alice2', ['members']);
+      cognito.subs.set('alice2', ALICE);
+      const renamed = await call(vend.handler, alice(signedIn, ['admins']));
+      expect(renamed.status).toBe(200);
+      expect(vend.telemetry.events.at(-1)).toMatchObject({ tiers: ['member'], groups: ['members'] });
+      expect(cognito.received.at(-1)).toMatchObject({ body: { Username: 'alice2' } });
+    } finally {
+      cognito.groups.clear();
+      cognito.subs.clear();
+    }
+  });
 });
 
 describe('DynamoDB: the table and the revoke CLI', () => {
@@ -248,7 +285,6 @@ describe('DynamoDB: the table and the revoke CLI', () => {
     maxCredentialLifetimeSeconds: 86400,
     mode: 'cognito',
     tokenIdClaim: 'sub',
-    issueTimeForwarded: true,
   };
 
   it('has the key schema the stack creates: principal (S) as partition key', async () => {
@@ -315,9 +351,9 @@ describe('DynamoDB: the table and the revoke CLI', () => {
     expect(r.err[0]).toMatch(message);
   });
 
-  it('an authorizer principal whose iat is not forwarded is refused whatever its credential', async () => {
-    const lines = await revoke(['authorizer:svc-1'], { ...settings, issueTimeForwarded: false }, () => 1_767_225_600);
-    expect(lines.out.join('\n')).toMatch(/EVERY credential of this principal is refused/);
+  it('an authorizer principal: the CLI says what auth_time and what only iat means for a refresh', async () => {
+    const lines = await revoke(['authorizer:svc-1'], { ...settings, mode: 'authorizer' }, () => 1_767_225_600);
+    expect(lines.out.join('\n')).toMatch(/auth_time where your IdP sends one, else its iat/);
     await revoke(['--lift', 'authorizer:svc-1'], settings);
   });
 

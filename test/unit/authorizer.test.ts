@@ -173,7 +173,7 @@ describe('Function: authorizer (bearer JWT)', () => {
       expect(JSON.parse(result.context.groups)).toEqual(['__proto__', 'constructor', 'prototype', 'admins']);
       expect(({} as Record<string, unknown>).admins).toBeUndefined();
       expect(Object.getPrototypeOf(result.context)).toBe(Object.prototype);
-      expect(Object.keys(result.context).sort()).toEqual(['claims', 'groups', 'sub']);
+      expect(Object.keys(result.context).sort()).toEqual(['claims', 'groups', 'issuedAt', 'issuedAtClaim', 'sub']);
     });
 
     it('forwards only configured claims, as strings; drops objects and over-long values (never truncates)', async () => {
@@ -188,6 +188,39 @@ describe('Function: authorizer (bearer JWT)', () => {
         verified: 'true',
         tenant: 't'.repeat(256),
         sub: 'user-123',
+      });
+    });
+
+    describe('issue time (what the revocation check compares)', () => {
+      const T = 1_767_225_600;
+      it.each([
+        [
+          'auth_time and iat: auth_time (the sign-in, kept by a refresh)',
+          { auth_time: T, iat: T + 3000 },
+          T,
+          'auth_time',
+        ],
+        ['a fractional auth_time: whole seconds', { auth_time: T + 0.9, iat: T + 3000 }, T, 'auth_time'],
+        ['only iat', { iat: T + 3000 }, T + 3000, 'iat'],
+        ['an auth_time that is no number: iat', { auth_time: String(T), iat: T + 3000 }, T + 3000, 'iat'],
+        ['a zero auth_time: iat', { auth_time: 0, iat: T + 3000 }, T + 3000, 'iat'],
+      ])('forwards it whatever forwardClaims lists, from %s', async (_what, times, seconds, claim) => {
+        // Prepare: forwardClaims lists neither
+        const s = setup(authorizerAuth({ forwardClaims: [] }));
+
+        // Act
+        const result = await allow(s.handler, `Bearer ${rs256(times)}`);
+
+        // Assess
+        expect(result.context).toMatchObject({ issuedAt: String(seconds), issuedAtClaim: claim });
+        expect(JSON.parse(result.context.claims)).toEqual({ sub: 'user-123' });
+      });
+
+      it('forwards none when the token has neither', async () => {
+        const s = setup();
+        const result = await allow(s.handler, `Bearer ${rs256({ iat: undefined })}`);
+        expect(result.context.issuedAt).toBeUndefined();
+        expect(Object.keys(result.context)).not.toContain('issuedAtClaim');
       });
     });
 

@@ -1,7 +1,7 @@
 /**
  * The dev server over real HTTP on 127.0.0.1 (issue 10): the Host lock against DNS rebinding, local sign-in
  * only when it is safe or asked for, the one Cognito header form, and 401/404 answers identical to the stack's
- * gateway responses; in authorizer mode, the 503 the stack answers when the API-key table cannot be read (issue 9). A placeholder MOMENTO_API_KEY selects the real-key path; nothing here mints (no request
+ * gateway responses; in authorizer mode, the 503 the stack answers when the API-key table cannot be read (issue 9). A placeholder MOMENTO_API_KEY selects the real-key path (the script itself wants one shaped like a v2 key); nothing here mints (no request
  * reaches Momento: every request is refused before the minter, or by the policy).
  */
 import * as http from 'node:http';
@@ -10,6 +10,7 @@ import { generateApiKey } from '../../authorizers/api-keys';
 import authorizerConfig from '../../config/examples/authorizer.config';
 import { validateConfig } from '../../config/schema';
 import cognitoConfig from '../../config/tvm.config';
+import { fakeV2ApiKey } from '../../dev/fake-momento';
 import { isLocalHost } from '../../dev/host-guard';
 import { startDevServer, type DevServer } from '../../dev/server';
 import { PROBLEM_GATEWAY_RESPONSES, problemResponseBody } from '../../lib/gateway-responses';
@@ -319,7 +320,7 @@ describe('Function: startDevServer in authorizer mode, API keys, Secrets Manager
 
 describe('Script: npm run dev with a real MOMENTO_API_KEY', () => {
   /** Starts `tsx dev/server.ts` on free ports, returns what it printed once started (then stops it). */
-  async function startupText(args: string[]): Promise<string> {
+  async function startupText(args: string[], key = fakeV2ApiKey()): Promise<string> {
     const { spawn } = await import('node:child_process');
     const path = await import('node:path');
     const child = spawn(
@@ -332,7 +333,7 @@ describe('Script: npm run dev with a real MOMENTO_API_KEY', () => {
         '--no-demo',
         ...args,
       ],
-      { env: { ...process.env, MOMENTO_API_KEY: PLACEHOLDER_KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: { ...process.env, MOMENTO_API_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (text += c));
@@ -351,6 +352,14 @@ describe('Script: npm run dev with a real MOMENTO_API_KEY', () => {
     const text = await startupText([]);
     expect(text).toMatch(/A real MOMENTO_API_KEY is set: GET \/dev\/login \(local sign-in\) is OFF/);
     expect(text).not.toMatch(/sign in: +curl/);
+  }, 30_000);
+
+  it('refuses a MOMENTO_API_KEY that is no Momento key (exit 2), instead of announcing it as real', async () => {
+    const text = await startupText([], PLACEHOLDER_KEY);
+    expect(text).toMatch(/^error: MOMENTO_API_KEY is set but cannot be used: expected a v2 API key/);
+    expect(text).toMatch(/Unset it to mint with the embedded fake Momento/);
+    expect(text).not.toMatch(/A real MOMENTO_API_KEY is set/);
+    expect(text).not.toContain(PLACEHOLDER_KEY);
   }, 30_000);
 
   it('says louder still that --allow-dev-login turns it on and what that means', async () => {

@@ -268,6 +268,22 @@ describe('Function: principalFrom', () => {
       expect(Object.getPrototypeOf(principal!.claims)).toBeNull();
     });
 
+    it.each<[string, unknown, number | undefined]>([
+      ["the authorizer's decimal string", '1767225600', 1_767_225_600],
+      ['a number', 1_767_225_600, 1_767_225_600],
+      ['absent (an API key)', undefined, undefined],
+      ['a date string', 'Thu Jan 01 00:00:00 UTC 2026', undefined],
+      ['a fraction', '1767225600.5', undefined],
+      ['zero', '0', undefined],
+      ['negative', '-5', undefined],
+      ['thirteen digits (milliseconds)', '1767225600000', undefined],
+    ])('takes the credential issue time from context.issuedAt: %s', (_what, issuedAt, expected) => {
+      const authorizer = { ...lambdaAuthorizer('auth0|5f7c', ['admin']), issuedAt, issuedAtClaim: 'auth_time' };
+      const principal = principalFrom(tokenEvent({ authorizer }), AUTHORIZER);
+      expect(principal?.issuedAt).toBe(expected);
+      if (expected === undefined) expect(principal).not.toHaveProperty('issuedAt');
+    });
+
     it.each<[string, unknown, string[]]>([
       ['malformed JSON', '["admin"', []],
       ['a bare name (not JSON)', 'admin', []],

@@ -6,9 +6,12 @@ import type { AwsJsonCall } from '../../common/aws';
 import { cognitoGroupSource } from '../../lambda/live-groups';
 
 describe('Function: cognitoGroupSource — the pool region', () => {
+  const SUB = '0a11ce00-0000-4000-a000-000000000001';
   const recordingCall = (seen: AwsJsonCall[]) => async (c: AwsJsonCall) => {
     seen.push(c);
-    return { Groups: [{ GroupName: 'admins' }] };
+    return c.operation === 'ListUsers'
+      ? { Users: [{ Username: 'alice', Attributes: [{ Name: 'sub', Value: SUB }] }] }
+      : { Groups: [{ GroupName: 'admins' }] };
   };
 
   it.each([
@@ -20,15 +23,18 @@ describe('Function: cognitoGroupSource — the pool region', () => {
     const source = cognitoGroupSource({ userPoolId, call: recordingCall(seen) });
 
     // Act
-    await expect(source.groupsOf('alice')).resolves.toEqual(['admins']);
+    await expect(source.groupsOf(SUB)).resolves.toEqual(['admins']);
 
-    // Assess
-    expect(seen.map((c) => c.region)).toEqual([region]);
+    // Assess: both calls, the user by sub and its groups
+    expect(seen.map((c) => [c.operation, c.region])).toEqual([
+      ['ListUsers', region],
+      ['AdminListGroupsForUser', region],
+    ]);
   });
 
   it('falls back to the function region for an id without a region prefix', async () => {
     const seen: AwsJsonCall[] = [];
-    await cognitoGroupSource({ userPoolId: 'p', call: recordingCall(seen) }).groupsOf('alice');
-    expect(seen[0]?.region).toBeUndefined();
+    await cognitoGroupSource({ userPoolId: 'p', call: recordingCall(seen) }).groupsOf(SUB);
+    expect(seen.map((c) => c.region)).toEqual([undefined, undefined]);
   });
 });

@@ -67,7 +67,10 @@ function covers(c: Grant, g: Grant): boolean {
   );
 }
 
-/** What a placeholder value must look like (README → Configuration): charset, length, no following separator. */
+/**
+ * What a placeholder value must look like (docs/configuration.md, "Permission statements and templates"): charset,
+ * length, no following separator.
+ */
 const SAFE = /^[A-Za-z0-9_.:@|+=-]{1,128}$/;
 
 type Filled = { ok: true; value: string | undefined } | { ok: false };

@@ -1,5 +1,5 @@
 /**
- * One table of problem codes (common/problems.ts): the README's error table, the function's errors, the
+ * One table of problem codes (common/problems.ts): the error table of docs/http-contract.md, the function's errors, the
  * policy's denials and the gateway responses must all agree with it.
  */
 import * as fs from 'node:fs';
@@ -18,19 +18,23 @@ import { RevocationCheckError } from '../../lambda/revocation';
 import { errorResponse } from '../../lambda/http';
 import { PROBLEM_GATEWAY_RESPONSES } from '../../lib/gateway-responses';
 
-interface ReadmeRow {
+/** The page that documents every problem code, in the table this test parses. */
+const CONTRACT_PAGE = path.join(__dirname, '..', '..', 'docs', 'http-contract.md');
+
+interface DocRow {
   readonly status: string;
   readonly title: string;
   readonly code: string;
   readonly from: 'function' | 'gateway' | 'dev';
 }
 
-/** The rows of the README's error table (the one whose header starts `| status | title | code(s)`), one per code. */
-function readmeErrorTable(): ReadmeRow[] {
-  const lines = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8').split('\n');
+/** The rows of the page's error table (the one whose header starts `| status | title | code(s)`), one per code. */
+function documentedErrorTable(): DocRow[] {
+  const lines = fs.readFileSync(CONTRACT_PAGE, 'utf8').split('\n');
   const start = lines.findIndex((l) => /^\|\s*status\s*\|\s*title\s*\|\s*code\(s\)\s*\|/.test(l));
-  if (start < 0) throw new Error('README: the error table (| status | title | code(s) | when |) is missing');
-  const rows: ReadmeRow[] = [];
+  if (start < 0)
+    throw new Error('docs/http-contract.md: the error table (| status | title | code(s) | when |) is missing');
+  const rows: DocRow[] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
     const [status, title, codes] = line
@@ -46,25 +50,28 @@ function readmeErrorTable(): ReadmeRow[] {
 }
 
 describe('Constant: PROBLEMS (the one table of problem codes)', () => {
-  const rows = readmeErrorTable();
+  const rows = documentedErrorTable();
 
-  it('lists in the README exactly the codes of the table, each once', () => {
+  it('lists in docs/http-contract.md exactly the codes of the table, each once', () => {
     const codes = rows.map((r) => r.code);
     expect(new Set(codes).size).toBe(codes.length);
     expect([...codes].sort()).toEqual(Object.keys(PROBLEMS).sort());
   });
 
-  it.each(Object.entries(PROBLEMS))('README agrees on %s: status, title and who answers', (code, problem) => {
-    const row = rows.find((r) => r.code === code);
-    expect(row).toBeDefined();
-    const status =
-      problem.status === undefined ? (code === 'rejected' ? '4xx' : '5xx') : String(problem.status as number);
-    expect({ status: row!.status, title: row!.title, from: row!.from }).toEqual({
-      status,
-      title: problem.title,
-      from: problem.from,
-    });
-  });
+  it.each(Object.entries(PROBLEMS))(
+    'docs/http-contract.md agrees on %s: status, title and who answers',
+    (code, problem) => {
+      const row = rows.find((r) => r.code === code);
+      expect(row).toBeDefined();
+      const status =
+        problem.status === undefined ? (code === 'rejected' ? '4xx' : '5xx') : String(problem.status as number);
+      expect({ status: row!.status, title: row!.title, from: row!.from }).toEqual({
+        status,
+        title: problem.title,
+        from: problem.from,
+      });
+    },
+  );
 
   it('gives the gateway responses their status, title, detail and Retry-After', () => {
     for (const r of PROBLEM_GATEWAY_RESPONSES) {

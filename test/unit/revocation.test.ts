@@ -4,7 +4,13 @@
  */
 import { AwsCallError, type AwsJsonCall } from '../../common/aws';
 import { validateConfig } from '../../config/schema';
-import { GroupsLookupError, LiveGroups, cognitoGroupSource, type GroupSource } from '../../lambda/live-groups';
+import {
+  GroupsLookupError,
+  LIVE_GROUPS_BUDGET_MS,
+  LiveGroups,
+  cognitoGroupSource,
+  type GroupSource,
+} from '../../lambda/live-groups';
 import {
   RevocationCheck,
   RevocationCheckError,
@@ -20,8 +26,13 @@ import { dynamoRevocationStore } from '../../lambda/revocation-dynamodb';
 import { liveGroupsFromEnv, revocationFromEnv } from '../../lambda/revocation-env';
 import { createVendHandler } from '../../lambda/vend';
 import tvmConfig from '../../config/tvm.config';
+import authorizerConfig from '../../config/examples/authorizer.config';
+import { createAuthorizer } from '../../authorizers/authorizer';
+import { createJwtVerifier } from '../../authorizers/verify';
+import { identify } from '../../lambda/identity';
 import { cognitoAuthorizer, tokenEvent } from '../support/events';
 import type { Principal } from '../../lambda/types';
+import { JWKS, authorizerAuth, rs256, tokenEvent as authorizerEvent } from './authorizer-fixtures';
 
 const T = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -66,6 +77,42 @@ describe('Function: parseClaimTime / credentialIssuedAt', () => {
     expect(credentialIssuedAt(alice({ auth_time: String(T), iat: 'Thu Jan 01 01:00:00 UTC 2026' }))).toBe(T);
     expect(credentialIssuedAt(alice({ iat: 'Thu Jan 01 01:00:00 UTC 2026' }))).toBe(T + 3600);
     expect(credentialIssuedAt(alice())).toBeUndefined();
+  });
+});
+
+describe('Authorizer mode: the issue time the authorizer forwards reaches the check (issue 17 item 14)', () => {
+  const NOT_BEFORE = T + 1800; // revoked half an hour after the sign-in at T
+  const record = { principal: 'authorizer:user-123', notBefore: NOT_BEFORE };
+  const AUTH = validateConfig(authorizerConfig).auth;
+
+  /** The principal the vending function sees for this JWT payload, through the real authorizer. */
+  async function principalFor(times: Record<string, number | undefined>, forwardClaims: string[]) {
+    const auth = authorizerAuth({ forwardClaims });
+    const verifier = createJwtVerifier(auth, { fetcher: { fetch: () => Promise.reject(new Error('offline')) } });
+    verifier.cacheJwks(JWKS);
+    const allowed = await createAuthorizer({ auth, verifier, log: () => undefined })(
+      authorizerEvent(`Bearer ${rs256(times)}`),
+    );
+    const identified = identify(
+      tokenEvent({ authorizer: { principalId: allowed.principalId, ...allowed.context } }),
+      AUTH,
+    );
+    if (!('principal' in identified)) throw new Error(`not identified: ${identified.refused}`);
+    return identified.principal;
+  }
+
+  it.each([
+    // The refresh of a token signed in before T: new iat, old auth_time. Before: with `iat` forwarded, it passed.
+    ['a refreshed token (auth_time before T, iat after)', { auth_time: T, iat: T + 3000 }, ['iat'], true],
+    ['the same, forwardClaims empty', { auth_time: T, iat: T + 3000 }, [], true],
+    // Before: with nothing forwarded, a new sign-in after T was refused as "no issue time".
+    ['a new sign-in after T', { auth_time: T + 2000, iat: T + 2000 }, [], false],
+    ['an IdP without auth_time: iat before T', { iat: T }, [], true],
+    ['an IdP without auth_time: iat after T (a refresh counts as new)', { iat: T + 3000 }, [], false],
+    ['neither: refused while the record exists', { iat: undefined }, [], true],
+  ])('%s (forwardClaims %j) → refused %p', async (_what, times, forwardClaims, refused) => {
+    const principal = await principalFor(times, forwardClaims);
+    expect(refuses(record, credentialIssuedAt(principal))).toBe(refused);
   });
 });
 
@@ -262,11 +309,39 @@ describe('Class: LiveGroups', () => {
     return s;
   };
 
-  it('replaces the token’s groups with the current ones, by cognito:username', async () => {
-    const src = source({ alice: ['members'] });
+  it('replaces the token’s groups with the current ones of the user the token was issued to (by sub)', async () => {
+    const src = source({ a11ce: ['members'], alice: ['admins'] });
     const live = new LiveGroups({ source: src, cacheSeconds: 5 });
     await expect(live.resolve(alice())).resolves.toMatchObject({ id: 'a11ce', groups: ['members'] });
-    expect(src.asked).toEqual(['alice']);
+    // Never by cognito:username ("alice"), which a pool may let another user take.
+    expect(src.asked).toEqual(['a11ce']);
+  });
+
+  it.each([
+    ['no sub claim', { sub: undefined }],
+    ['a quote', { sub: 'a11ce" or sub ^= "' }],
+    ['a backslash', { sub: 'a11ce\\' }],
+    ['a space', { sub: 'a11ce x' }],
+    ['a control character', { sub: 'a11ce\n' }],
+    ['129 characters', { sub: 'a'.repeat(129) }],
+  ])('refuses a token with %s before asking anything (401)', async (_what, claims) => {
+    const src = source({ a11ce: ['members'] });
+    const p = alice();
+    const odd: Principal = { ...p, claims: { ...p.claims, ...claims } as Record<string, string> };
+    if (claims.sub === undefined) delete (odd.claims as Record<string, string>).sub;
+    await expect(new LiveGroups({ source: src, cacheSeconds: 5 }).resolve(odd)).rejects.toMatchObject({
+      code: 'unauthenticated',
+      message: expect.stringMatching(/no usable sub/),
+    });
+    expect(src.asked).toEqual([]);
+  });
+
+  it('keeps one cached lookup per sub', async () => {
+    const src = source({ a11ce: ['members'] });
+    const live = new LiveGroups({ source: src, cacheSeconds: 5, nowMs: () => 0 });
+    await Promise.all([live.resolve(alice()), live.resolve(alice({ 'cognito:username': 'renamed' }))]);
+    await live.resolve(alice());
+    expect(src.asked).toEqual(['a11ce']);
   });
 
   it('a user who no longer exists resolves to undefined (answered 403 revoked)', async () => {
@@ -275,12 +350,12 @@ describe('Class: LiveGroups', () => {
   });
 
   it('caches for cacheSeconds, then asks again', async () => {
-    const groups: Record<string, string[]> = { alice: ['admins'] };
+    const groups: Record<string, string[]> = { a11ce: ['admins'] };
     const src = source(groups);
     let now = 0;
     const live = new LiveGroups({ source: src, cacheSeconds: 5, nowMs: () => now });
     await live.resolve(alice());
-    groups.alice = [];
+    groups.a11ce = [];
     now = 4999;
     await expect(live.resolve(alice())).resolves.toMatchObject({ groups: ['admins'] });
     now = 5000;
@@ -298,7 +373,7 @@ describe('Class: LiveGroups', () => {
 
   it('refuses current groups over the limits, as groups from a token are (never cut short)', async () => {
     // Prepare
-    const p: Principal = { id: 'alice', groups: ['admins'], claims: {}, source: 'cognito' };
+    const p: Principal = { id: 'alice', groups: ['admins'], claims: { sub: 'alice' }, source: 'cognito' };
     const tooLong = source({ alice: ['admins', 'x'.repeat(129)] });
     const tooMany = source({ alice: Array.from({ length: 101 }, (_, i) => `g${i}`) });
 
@@ -322,36 +397,112 @@ describe('Class: LiveGroups', () => {
 });
 
 describe('Function: cognitoGroupSource', () => {
-  it('pages through AdminListGroupsForUser (60 per page), deduplicated, names as Cognito gives them', async () => {
-    const bodies: unknown[] = [];
-    const pages = [
+  const SUB = '0a11ce00-0000-4000-a000-000000000001';
+  const found = (username: string, sub = SUB) => ({
+    Users: [{ Username: username, Attributes: [{ Name: 'sub', Value: sub }] }],
+  });
+
+  it('finds the user by sub (ListUsers), then pages through its AdminListGroupsForUser (60 per page)', async () => {
+    const calls: { operation: string; body: unknown }[] = [];
+    const answers = [
+      found('alice-renamed'),
       { Groups: [{ GroupName: 'admins' }, { GroupName: 'x'.repeat(129) }], NextToken: 'p2' },
       { Groups: [{ GroupName: 'members' }, { GroupName: 'admins' }] },
     ];
     const src = cognitoGroupSource({
       userPoolId: 'us-east-1_AbC',
       call: async (c) => {
-        bodies.push(c.body);
-        expect(c.operation).toBe('AdminListGroupsForUser');
+        calls.push({ operation: c.operation, body: c.body });
         expect(c.service.targetPrefix).toBe('AWSCognitoIdentityProviderService');
-        return pages.shift();
+        return answers.shift();
       },
     });
-    await expect(src.groupsOf('alice')).resolves.toEqual(['admins', 'x'.repeat(129), 'members']);
-    expect(bodies).toEqual([
-      { UserPoolId: 'us-east-1_AbC', Username: 'alice', Limit: 60 },
-      { UserPoolId: 'us-east-1_AbC', Username: 'alice', Limit: 60, NextToken: 'p2' },
+    await expect(src.groupsOf(SUB)).resolves.toEqual(['admins', 'x'.repeat(129), 'members']);
+    expect(calls).toEqual([
+      {
+        operation: 'ListUsers',
+        body: { UserPoolId: 'us-east-1_AbC', Filter: `sub = "${SUB}"`, Limit: 1, AttributesToGet: ['sub'] },
+      },
+      {
+        operation: 'AdminListGroupsForUser',
+        body: { UserPoolId: 'us-east-1_AbC', Username: 'alice-renamed', Limit: 60 },
+      },
+      {
+        operation: 'AdminListGroupsForUser',
+        body: { UserPoolId: 'us-east-1_AbC', Username: 'alice-renamed', Limit: 60, NextToken: 'p2' },
+      },
     ]);
   });
 
-  it('UserNotFoundException → undefined; anything else throws', async () => {
+  it.each([
+    ['no user has the sub', { Users: [] }],
+    ['an answer without users', {}],
+    ['a user whose sub is not the one asked', found('mallory', '0a11ce00-0000-4000-a000-000000000002')],
+    ['a user without a name', { Users: [{ Attributes: [{ Name: 'sub', Value: SUB }] }] }],
+  ])('%s → undefined (the user is gone), and no group lookup', async (_what, answer) => {
+    const operations: string[] = [];
+    const src = cognitoGroupSource({
+      userPoolId: 'p',
+      call: async (c) => {
+        operations.push(c.operation);
+        return answer;
+      },
+    });
+    await expect(src.groupsOf(SUB)).resolves.toBeUndefined();
+    expect(operations).toEqual(['ListUsers']);
+  });
+
+  it('refuses a sub with a quote before building the filter (no call)', async () => {
+    const call = jest.fn();
+    await expect(cognitoGroupSource({ userPoolId: 'p', call }).groupsOf('x" or sub ^= "')).rejects.toThrow(
+      /not a Cognito sub/,
+    );
+    expect(call).not.toHaveBeenCalled();
+  });
+
+  it('keeps ListUsers and every group page within one 2 s budget (the vending timeout counts 2 s)', async () => {
+    // Prepare: each call takes 800 ms of a fake clock; 100 groups are 2 pages
+    let now = 0;
+    const timeouts: [string, number][] = [];
+    const pages = [
+      found('alice'),
+      { Groups: Array.from({ length: 60 }, (_, i) => ({ GroupName: `g${i}` })), NextToken: 'p2' },
+      { Groups: [{ GroupName: 'last' }], NextToken: 'p3' },
+    ];
+    const src = cognitoGroupSource({
+      userPoolId: 'p',
+      nowMs: () => now,
+      call: async (c) => {
+        timeouts.push([c.operation, c.timeoutMs]);
+        now += 800;
+        return pages.shift();
+      },
+    });
+
+    // Act
+    const err = await src.groupsOf(SUB).catch((e: unknown) => e);
+
+    // Assess: 1000, 1000, then what is left (400); the next page is not even asked
+    expect(LIVE_GROUPS_BUDGET_MS).toBe(2000);
+    expect(timeouts).toEqual([
+      ['ListUsers', 1000],
+      ['AdminListGroupsForUser', 1000],
+      ['AdminListGroupsForUser', 400],
+    ]);
+    expect(err).toEqual(expect.objectContaining({ message: expect.stringMatching(/spent its 2000 ms/) }));
+  });
+
+  it('UserNotFoundException (deleted between the calls) → undefined; anything else throws', async () => {
     const notFound = new AwsCallError('x', 'service', { errorType: 'UserNotFoundException', status: 400, message: '' });
-    await expect(
-      cognitoGroupSource({ userPoolId: 'p', call: () => Promise.reject(notFound) }).groupsOf('bob'),
-    ).resolves.toBeUndefined();
+    const then = (err: Error) => async (c: { operation: string }) => {
+      if (c.operation === 'ListUsers') return found('bob');
+      throw err;
+    };
+    await expect(cognitoGroupSource({ userPoolId: 'p', call: then(notFound) }).groupsOf(SUB)).resolves.toBeUndefined();
     const denied = new AwsCallError('x', 'service', { errorType: 'AccessDeniedException', status: 400, message: '' });
+    await expect(cognitoGroupSource({ userPoolId: 'p', call: then(denied) }).groupsOf(SUB)).rejects.toBe(denied);
     await expect(
-      cognitoGroupSource({ userPoolId: 'p', call: () => Promise.reject(denied) }).groupsOf('bob'),
+      cognitoGroupSource({ userPoolId: 'p', call: () => Promise.reject(denied) }).groupsOf(SUB),
     ).rejects.toBe(denied);
   });
 });

@@ -9,7 +9,7 @@ import { SECRET_READ_TIMEOUT_MS as READER_TIMEOUT_MS } from '../../common/secret
 import {
   GOVERNOR_CALLS,
   GOVERNOR_CALL_TIMEOUT_MS,
-  LIVE_GROUPS_MAX_PAGES,
+  LIVE_GROUPS_BUDGET_MS,
   LIVE_GROUPS_PAGE_SIZE,
   LOOKUPS_BUDGET_MS,
   LOOKUP_CALL_TIMEOUT_MS,
@@ -47,19 +47,35 @@ describe('Rule: the vending timeout budget (config/limits.ts)', () => {
     expect(seen.map((c) => [c.operation, c.timeoutMs])).toEqual([['GetItem', LOOKUP_CALL_TIMEOUT_MS]]);
   });
 
-  it('liveGroups reads at most LIVE_GROUPS_MAX_PAGES pages, each giving up after LOOKUP_CALL_TIMEOUT_MS', async () => {
-    // A user in far too many groups: the source pages until it has seen one more than the limit.
-    const { seen, call } = recorder((_c, i) => ({
-      Groups: Array.from({ length: LIVE_GROUPS_PAGE_SIZE }, (_, j) => ({ GroupName: `g${i}-${j}` })),
-      NextToken: `page-${i + 1}`,
-    }));
-    await cognitoGroupSource({ userPoolId: 'us-west-2_AbC', call }).groupsOf('alice');
-    expect(seen).toHaveLength(LIVE_GROUPS_MAX_PAGES);
-    for (const c of seen) {
-      expect(c.timeoutMs).toBe(LOOKUP_CALL_TIMEOUT_MS);
-      expect((c.body as { Limit: number }).Limit).toBe(LIVE_GROUPS_PAGE_SIZE);
-    }
-    expect(LOOKUPS_BUDGET_MS).toBe(seen.length * LOOKUP_CALL_TIMEOUT_MS);
+  it('liveGroups gives each call LOOKUP_CALL_TIMEOUT_MS and the whole lookup LIVE_GROUPS_BUDGET_MS', async () => {
+    // A user in far too many groups: ListUsers, then AdminListGroupsForUser pages until one group too many.
+    let now = 0;
+    const sub = '0123abcd-0123-4567-89ab-0123456789ab';
+    const { seen, call } = recorder((c, i) =>
+      c.operation === 'ListUsers'
+        ? { Users: [{ Username: 'alice', Attributes: [{ Name: 'sub', Value: sub }] }] }
+        : {
+            Groups: Array.from({ length: LIVE_GROUPS_PAGE_SIZE }, (_, j) => ({ GroupName: `g${i}-${j}` })),
+            NextToken: `page-${i + 1}`,
+          },
+    );
+    await cognitoGroupSource({ userPoolId: 'us-west-2_AbC', call, nowMs: () => now }).groupsOf(sub);
+    expect(seen.map((c) => c.timeoutMs)).toEqual(seen.map(() => LOOKUP_CALL_TIMEOUT_MS));
+    for (const c of seen.slice(1)) expect((c.body as { Limit: number }).Limit).toBe(LIVE_GROUPS_PAGE_SIZE);
+    // Late in the lookup a call gets only what is left of the budget, and none once it is spent.
+    const late = recorder((c) =>
+      c.operation === 'ListUsers'
+        ? ((now = LIVE_GROUPS_BUDGET_MS - 300),
+          {
+            Users: [{ Username: 'alice', Attributes: [{ Name: 'sub', Value: sub }] }],
+          })
+        : { Groups: [] },
+    );
+    now = 0;
+    await cognitoGroupSource({ userPoolId: 'us-west-2_AbC', call: late.call, nowMs: () => now }).groupsOf(sub);
+    expect(late.seen.map((c) => c.timeoutMs)).toEqual([LOOKUP_CALL_TIMEOUT_MS, 300]);
+    // The lookups before a mint: the revocation read and this lookup, side by side.
+    expect(LOOKUPS_BUDGET_MS).toBe(Math.max(LOOKUP_CALL_TIMEOUT_MS, LIVE_GROUPS_BUDGET_MS));
   });
 
   it('both functions read secrets with the budget’s SECRET_READ_TIMEOUT_MS', () => {

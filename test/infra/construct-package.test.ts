@@ -135,11 +135,11 @@ describe('Package: the construct library installed from its tarball into a new C
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('packs only what a user needs: compiled code, declarations, the function bundles, README and CHANGELOG', () => {
+  it('packs only what a user needs: compiled code, declarations, the function bundles, README, CHANGELOG and LICENSE', () => {
     const files = packed.files.map((f) => f.path);
     for (const f of files)
       expect(f).toMatch(
-        /^(package\.json|README\.md|CHANGELOG\.md|dist\/(lib|config|common)\/[\w-]+\.(js|d\.ts)|dist\/config\/schema-id\.json|dist\/functions\/[\w-]+\/index\.js(\.map)?)$/,
+        /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(lib|config|common)\/[\w-]+\.(js|d\.ts)|dist\/config\/schema-id\.json|dist\/functions\/[\w-]+\/index\.js(\.map)?)$/,
       );
     expect(files).toEqual(
       expect.arrayContaining([

@@ -88,3 +88,14 @@ export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** The functions' log level when none is configured. */
 export const DEFAULT_LOG_LEVEL: LogLevel = 'INFO';
+
+// ── The authorizer's timeout budget ─────────────────────────────────────────────────────────────────────────
+
+/** Longest one JWKS download may take (aws-jwt-verify's fetcher retries once on failure). */
+export const JWKS_RESPONSE_TIMEOUT_MS = 1500;
+/**
+ * Timeout of the authorizer function in seconds: a JWKS download and its one retry (an unreachable IdP), or a
+ * Secrets Manager read of the API-key table, plus slack, end inside it — the caller gets a clean 401 or 503, not a
+ * Lambda timeout (a 500). test/unit/timeout-budget.test.ts holds it to those waits.
+ */
+export const AUTHORIZER_TIMEOUT_SECONDS = 5;

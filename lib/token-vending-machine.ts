@@ -25,7 +25,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { ResolvedPolicy } from '../config/schema';
-import { vendingTimeoutSeconds } from '../config/limits';
+import { AUTHORIZER_TIMEOUT_SECONDS, vendingTimeoutSeconds } from '../config/limits';
 import { FleetTable } from './fleet-table';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
@@ -200,7 +200,7 @@ export class TokenVendingMachine extends Construct {
         policy,
         description: 'Momento token vending machine: verifies bearer JWTs (Lambda TOKEN authorizer)',
         memorySize: settings.authorizerMemorySize,
-        timeout: Duration.seconds(5),
+        timeout: Duration.seconds(AUTHORIZER_TIMEOUT_SECONDS),
         reservedConcurrency: settings.authorizerReservedConcurrency,
         environment,
         logRetention,

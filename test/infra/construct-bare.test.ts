@@ -7,7 +7,12 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_METRICS_NAMESPACE } from '../../common/metrics';
-import { DEFAULT_LOG_LEVEL, DEFAULT_STAGE_THROTTLING, vendingTimeoutSeconds } from '../../config/limits';
+import {
+  AUTHORIZER_TIMEOUT_SECONDS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_STAGE_THROTTLING,
+  vendingTimeoutSeconds,
+} from '../../config/limits';
 import {
   DEPLOYMENT_PROP_NAMES,
   DEPLOYMENT_SETTING_PROPS,
@@ -71,6 +76,7 @@ describe('Construct: TokenVendingMachine used bare — its defaults', () => {
     expect(tvm.authorizerFunction).toBeDefined();
     const authorizer = tvmFunctions(template).find(([, f]) => f.Properties !== vending)![1].Properties!;
     expect(authorizer.MemorySize).toBe(256);
+    expect(authorizer.Timeout).toBe(AUTHORIZER_TIMEOUT_SECONDS);
   });
 
   it('no WAF, no alarm e-mail, no custom domain; the API Gateway logs role is ensured', () => {

@@ -7,7 +7,9 @@
 import type { AwsJsonCall } from '../../common/aws';
 import { SECRET_READ_TIMEOUT_MS as READER_TIMEOUT_MS } from '../../common/secret-reader';
 import {
+  AUTHORIZER_TIMEOUT_SECONDS,
   GOVERNOR_CALLS,
+  JWKS_RESPONSE_TIMEOUT_MS,
   GOVERNOR_CALL_TIMEOUT_MS,
   LIVE_GROUPS_BUDGET_MS,
   LIVE_GROUPS_PAGE_SIZE,
@@ -97,4 +99,31 @@ describe('Rule: the vending timeout budget (config/limits.ts)', () => {
       expect(constructTimeoutSeconds).toBe(vendingTimeoutSeconds);
     },
   );
+});
+
+describe('Rule: the authorizer timeout budget (config/limits.ts)', () => {
+  it('downloads the JWKS with JWKS_RESPONSE_TIMEOUT_MS per attempt', async () => {
+    const seen: unknown[] = [];
+    await jest.isolateModulesAsync(async () => {
+      jest.doMock('aws-jwt-verify/https', () => {
+        const actual = jest.requireActual<typeof import('aws-jwt-verify/https')>('aws-jwt-verify/https');
+        class RecordingFetcher extends actual.SimpleFetcher {
+          constructor(props?: ConstructorParameters<typeof actual.SimpleFetcher>[0]) {
+            super(props);
+            seen.push(props?.defaultRequestOptions?.responseTimeout);
+          }
+        }
+        return { ...actual, SimpleFetcher: RecordingFetcher };
+      });
+      const { createJwtVerifier } = await import('../../authorizers/verify');
+      const { authorizerAuth } = await import('./authorizer-fixtures');
+      createJwtVerifier(authorizerAuth());
+    });
+    expect(seen).toEqual([JWKS_RESPONSE_TIMEOUT_MS]);
+  });
+
+  it('a JWKS download and its retry, or a secret read, end a second before the function is cut off', () => {
+    expect(2 * JWKS_RESPONSE_TIMEOUT_MS + 1000).toBeLessThanOrEqual(AUTHORIZER_TIMEOUT_SECONDS * 1000);
+    expect(SECRET_READ_TIMEOUT_MS + 1000).toBeLessThanOrEqual(AUTHORIZER_TIMEOUT_SECONDS * 1000);
+  });
 });

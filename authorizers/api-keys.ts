@@ -9,6 +9,7 @@
  * Pure apart from `node:crypto`; the secret is fetched by whatever `load` function the caller passes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SingleFlightCache } from '../common/single-flight-cache';
 import {
   API_KEY_PRINCIPAL_PREFIX,
   AuthorizationDenied,
@@ -162,6 +163,9 @@ export interface ApiKeyStore {
   table(): Promise<ApiKeyTable>;
 }
 
+/** The one key of the store's cache. */
+const TABLE = 'table';
+
 /** Options for {@link createApiKeyStore}. */
 export interface ApiKeyStoreOptions {
   /**
@@ -182,8 +186,8 @@ export interface ApiKeyStoreOptions {
 export function createApiKeyStore(load: () => Promise<string>, options: ApiKeyStoreOptions = {}): ApiKeyStore {
   const ttlMs = options.ttlMs ?? 300_000;
   const now = options.now ?? Date.now;
-  let cached: { table: ApiKeyTable; at: number } | undefined;
-  let inFlight: Promise<ApiKeyTable> | undefined;
+  // The functions' one single-flight cache (common/single-flight-cache.ts), with one entry: the table.
+  const cache = new SingleFlightCache<ApiKeyTable>({ nowMs: now });
   const refresh = async (): Promise<ApiKeyTable> => {
     let text: string;
     try {
@@ -200,20 +204,17 @@ export function createApiKeyStore(load: () => Promise<string>, options: ApiKeySt
       throw new AuthorizationDenied('api-keys-unavailable', detail);
     }
     try {
-      const table = parseApiKeysDocument(text);
-      cached = { table, at: now() };
-      return table;
+      return parseApiKeysDocument(text);
     } catch (err) {
       throw new AuthorizationDenied('api-keys-secret-invalid', err instanceof Error ? err.message : undefined);
     }
   };
   return {
     table() {
-      if (cached && now() - cached.at < ttlMs) return Promise.resolve(cached.table);
-      inFlight ??= refresh().finally(() => {
-        inFlight = undefined;
-      });
-      return inFlight;
+      const hit = cache.peek(TABLE);
+      if (hit) return Promise.resolve(hit.value);
+      // Used for ttlMs from when it was read.
+      return cache.flight(TABLE, refresh, (table) => ({ value: table, untilMs: now() + ttlMs })).then((r) => r.loaded);
     },
   };
 }

@@ -5,6 +5,7 @@
  * (API Gateway → 503 `authorizer-unavailable`, never 401 for a key that may well be good).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { createLogWriter, type LogWriter } from '../common/log';
 import type { ApiKeyStore } from './api-keys';
 import { splitApiKey, verifyApiKey } from './api-keys';
 import {
@@ -43,7 +44,7 @@ export interface AuthorizerDeps {
   readonly verifier?: BearerVerifier;
   /** API-key table; when absent, `ApiKey` credentials are refused. @default none */
   readonly apiKeyStore?: ApiKeyStore;
-  /** Where denials are logged. @default one JSON line on console.warn / console.error */
+  /** Where denials are logged. @default jsonLog(): the functions' log writer (common/log.ts) */
   readonly log?: (entry: AuthorizerLogEntry) => void;
 }
 
@@ -51,17 +52,14 @@ export interface AuthorizerDeps {
 export type AuthorizerResult = APIGatewayAuthorizerResult & { context: AuthorizerContext };
 
 /**
- * Logs denials as one JSON line each on the console (which Lambda ships to CloudWatch with the request id).
- * `minLevel` is the config's `logLevel`: at `ERROR`, routine refusals (WARN) are not logged.
- * Powertools Logger was measured at +5–6 ms of cold init for one message shape; not worth it here.
+ * Logs denials as one JSON line each through the functions' one log writer (common/log.ts): Powertools Logger's
+ * format, the level from `POWERTOOLS_LOG_LEVEL` (the config's `logLevel`: at `ERROR`, routine refusals — WARN —
+ * are not logged).
+ *
+ * @param writer the log writer @default createLogWriter() (POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL)
  */
-export function consoleLog(
-  minLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' = 'INFO',
-): (entry: AuthorizerLogEntry) => void {
-  return (entry) => {
-    if (entry.level === 'ERROR') console.error(JSON.stringify(entry));
-    else if (minLevel !== 'ERROR') console.warn(JSON.stringify(entry));
-  };
+export function jsonLog(writer: LogWriter = createLogWriter()): (entry: AuthorizerLogEntry) => void {
+  return ({ level, message, ...fields }) => writer(level, message, fields);
 }
 
 /**
@@ -73,7 +71,7 @@ export function consoleLog(
 export function createAuthorizer(
   deps: AuthorizerDeps,
 ): (event: APIGatewayTokenAuthorizerEvent) => Promise<AuthorizerResult> {
-  const { auth, apiKeyStore, log = consoleLog() } = deps;
+  const { auth, apiKeyStore, log = jsonLog() } = deps;
   const verifier = deps.verifier ?? createJwtVerifier(auth);
 
   return async (event) => {

@@ -10,7 +10,7 @@ import { validateAuthConfig } from '../config/auth-schema';
 import { readFunctionConfig } from '../common/function-config';
 import { readSecretString } from '../common/secret-reader';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
-import { consoleLog, createAuthorizer } from './authorizer';
+import { createAuthorizer, jsonLog } from './authorizer';
 
 // The policy the construct staged next to this bundle (common/function-config.ts). The whole policy was validated
 // at synth (and is by the vending function at its cold start); here its `auth` section is validated again with
@@ -23,9 +23,6 @@ if (validated.mode !== 'authorizer') {
   );
 }
 const auth = validated;
-// The stack sets POWERTOOLS_LOG_LEVEL from config.logLevel for both functions.
-const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-const logLevel = LOG_LEVELS.find((l) => l === process.env.POWERTOOLS_LOG_LEVEL) ?? 'INFO';
 
 let apiKeyStore: ApiKeyStore | undefined;
 if (auth.apiKeys) {
@@ -36,4 +33,5 @@ if (auth.apiKeys) {
 }
 
 /** The Lambda handler. */
-export const handler = createAuthorizer({ auth, apiKeyStore, log: consoleLog(logLevel) });
+// Logs as the vending function does (common/log.ts): POWERTOOLS_SERVICE_NAME and POWERTOOLS_LOG_LEVEL from the stack.
+export const handler = createAuthorizer({ auth, apiKeyStore, log: jsonLog() });

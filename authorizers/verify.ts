@@ -32,6 +32,7 @@ import {
 import type { Jwk } from 'aws-jwt-verify/jwk';
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import type { AuthConfig } from '../config/schema';
+import { JWKS_RESPONSE_TIMEOUT_MS } from '../config/limits';
 import { parseGroupList } from '../common/groups';
 import {
   API_KEY_PRINCIPAL_PREFIX,
@@ -132,7 +133,7 @@ export type BearerVerifier = Pick<ReturnType<typeof createJwtVerifier>, 'verify'
 export interface JwtVerifierOptions {
   /**
    * Downloads the JWKS. Tests pass a stub; production uses aws-jwt-verify's fetcher (HTTPS, one retry).
-   * @default SimpleFetcher with a 1.5 s response timeout
+   * @default SimpleFetcher with a JWKS_RESPONSE_TIMEOUT_MS (1.5 s) response timeout
    */
   readonly fetcher?: Fetcher;
 }
@@ -144,9 +145,10 @@ export interface JwtVerifierOptions {
  */
 export function createJwtVerifier(auth: AuthorizerAuthConfig, options: JwtVerifierOptions = {}) {
   const allowed: ReadonlySet<string> = new Set(auth.algorithms);
-  // SimpleFetcher retries once: 2 × 1.5 s stays inside the authorizer's 5 s timeout when the IdP is down,
-  // so the caller gets a clean 401 rather than a Lambda timeout (a 500).
-  const fetcher = options.fetcher ?? new SimpleFetcher({ defaultRequestOptions: { responseTimeout: 1500 } });
+  // SimpleFetcher retries once: 2 × 1.5 s stays inside the authorizer's timeout (config/limits.ts) when the IdP is
+  // down, so the caller gets a clean 401 rather than a Lambda timeout (a 500).
+  const fetcher =
+    options.fetcher ?? new SimpleFetcher({ defaultRequestOptions: { responseTimeout: JWKS_RESPONSE_TIMEOUT_MS } });
   return JwtVerifier.create(
     {
       issuer: auth.issuer,

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { BUNDLE_OPTIONS, ROOT } from '../lib/bundling';
+import { BUNDLE_OPTIONS, ROOT, sourceDefines } from '../lib/bundling';
 import type { LatencyResult } from './latency-child';
 import type { LocalServices } from './services';
 import { bytes, ms, percentile, verdict, type Row } from './stats';
@@ -35,6 +35,7 @@ export async function runLatency(opts: {
       ...BUNDLE_OPTIONS,
       mainFields: [...BUNDLE_OPTIONS.mainFields],
       external: [...BUNDLE_OPTIONS.external],
+      define: sourceDefines(),
       entryPoints: [path.join(__dirname, 'latency-child.ts')],
       outfile: childFile,
       logLevel: 'silent',

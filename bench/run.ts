@@ -17,7 +17,7 @@ import { policyOf, validateConfig, validatePolicy } from '../config/schema';
 import defaultConfig from '../config/tvm.config';
 import { FUNCTION_CONFIG_FILE, sealFileOf } from '../common/function-config';
 import { sealPolicy } from '../config/seal';
-import { BUNDLE_OPTIONS, ENTRIES, ROOT } from '../lib/bundling';
+import { BUNDLE_OPTIONS, ENTRIES, ROOT, sourceDefines } from '../lib/bundling';
 import { revocationRows } from './revocation';
 import { BENCH_CLIENT_ID } from './events';
 import { startLocalJwks, type LocalJwks } from './jwks';
@@ -148,6 +148,7 @@ async function build(name: string, entry: string, configJson: string): Promise<B
       ...BUNDLE_OPTIONS,
       mainFields: [...BUNDLE_OPTIONS.mainFields],
       external: [...BUNDLE_OPTIONS.external],
+      define: sourceDefines(),
       entryPoints: [entry],
       outfile,
       metafile: true,

@@ -112,7 +112,7 @@ export const PROBLEMS = {
   'momento-unavailable': fn(503, UNAVAILABLE, 2),
   'momento-timeout': fn(503, UNAVAILABLE, 2),
   // The secret store could not be reached (a transient failure, unlike the 500 secret-* codes).
-  'secret-unavailable': fn(503, UNAVAILABLE),
+  'secret-unavailable': fn(503, UNAVAILABLE, 1),
   // The revocation table (lambda/revocation.ts) or Cognito's current groups (lambda/live-groups.ts) could not be read.
   'revocation-check-failed': fn(503, UNAVAILABLE, 2),
   'groups-check-failed': fn(503, UNAVAILABLE, 2),

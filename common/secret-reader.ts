@@ -9,10 +9,14 @@
  * Failures are {@link SecretReadError}s with a code that says what the operator must do — or that nothing needs
  * doing (`secret-unavailable`: retry later). No message ever contains the secret value or a credential.
  */
+import { SECRET_READ_TIMEOUT_MS } from '../config/limits';
 import { AwsCallError, AwsConfigError, awsJsonCall, SECRETS_MANAGER } from './aws';
 
-/** How long one read may take, in both functions. Secrets Manager answers in tens of milliseconds. */
-export const SECRET_READ_TIMEOUT_MS = 2000;
+/**
+ * How long one read may take, in both functions (Secrets Manager answers in tens of milliseconds). Defined with
+ * the vending function's timeout budget (config/limits.ts), which counts two reads.
+ */
+export { SECRET_READ_TIMEOUT_MS };
 
 /** Why a read failed. */
 export type SecretReadFailure =

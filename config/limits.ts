@@ -38,3 +38,64 @@ export const MINT_WAIT_MS = 4000;
 export const GOVERNOR_CALL_TIMEOUT_MS = 500;
 /** Most calls one admission makes to the governor's item (lambda/mint-governor.ts). */
 export const GOVERNOR_CALLS = 4;
+
+// ── The vending function's timeout budget ───────────────────────────────────────────────────────────────────
+// What the function's code waits on, and the function timeout the construct computes from the same numbers
+// (vendingTimeoutSeconds), so the function answers its own 503 instead of being cut off.
+
+/** Longest one Secrets Manager read may take, in both functions (then 503 `secret-unavailable`). */
+export const SECRET_READ_TIMEOUT_MS = 2000;
+/**
+ * Longest one lookup call before a mint may take: the revocation `GetItem` and the token table's calls
+ * (DynamoDB), one `AdminListGroupsForUser` page (Cognito, liveGroups).
+ */
+export const LOOKUP_CALL_TIMEOUT_MS = 1000;
+/** Groups per `AdminListGroupsForUser` page (Cognito's maximum). */
+export const LIVE_GROUPS_PAGE_SIZE = 60;
+/**
+ * What one liveGroups lookup (`ListUsers` and every `AdminListGroupsForUser` page, lambda/live-groups.ts) may take
+ * in all; each call also gives up after {@link LOOKUP_CALL_TIMEOUT_MS}.
+ */
+export const LIVE_GROUPS_BUDGET_MS = 2000;
+/** Slack for everything that is not a wait (parsing, policy, signing, the response): 1 s. */
+const VENDING_SLACK_MS = 1000;
+
+/**
+ * What the lookups before a mint may take at most: the revocation `GetItem` (batched with the token table's read,
+ * one call) and the liveGroups lookup run at the same time.
+ */
+export const LOOKUPS_BUDGET_MS = Math.max(LOOKUP_CALL_TIMEOUT_MS, LIVE_GROUPS_BUDGET_MS);
+
+/**
+ * Timeout of the vending function in seconds: long enough for the worst ordinary request — the revocation /
+ * live-group lookups, the wait for a mint slot and the governor's calls, two mint attempts (one retry on
+ * UNAVAILABLE) and two reads of the key from Secrets Manager, plus a second — so the function answers its own 503
+ * instead of being cut off; at least 10 s, and under API Gateway's 29 s.
+ *
+ * @param deadlineMs the policy's `momento.deadlineMs` (one mint attempt)
+ * @example
+ * timeout: Duration.seconds(vendingTimeoutSeconds(policy.momento.deadlineMs))
+ */
+export function vendingTimeoutSeconds(deadlineMs: number): number {
+  const governorMs = MINT_WAIT_MS + GOVERNOR_CALLS * GOVERNOR_CALL_TIMEOUT_MS;
+  const worstMs = LOOKUPS_BUDGET_MS + governorMs + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + VENDING_SLACK_MS;
+  return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
+}
+
+/** Log levels of the functions (`logLevel`, `POWERTOOLS_LOG_LEVEL`), lowest first. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+/** A log level of the functions. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** The functions' log level when none is configured. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'INFO';
+
+// ── The authorizer's timeout budget ─────────────────────────────────────────────────────────────────────────
+
+/** Longest one JWKS download may take (aws-jwt-verify's fetcher retries once on failure). */
+export const JWKS_RESPONSE_TIMEOUT_MS = 1500;
+/**
+ * Timeout of the authorizer function in seconds: a JWKS download and its one retry (an unreachable IdP), or a
+ * Secrets Manager read of the API-key table, plus slack, end inside it — the caller gets a clean 401 or 503, not a
+ * Lambda timeout (a 500). test/unit/timeout-budget.test.ts holds it to those waits.
+ */
+export const AUTHORIZER_TIMEOUT_SECONDS = 5;

@@ -9,7 +9,9 @@ import * as z from 'zod/mini';
 import { authSchema, secretRef } from './auth-schema';
 import {
   CACHE_ROLES,
+  DEFAULT_LOG_LEVEL,
   DEFAULT_STAGE_THROTTLING,
+  LOG_LEVELS,
   MAX_STATEMENTS,
   MAX_TTL_SECONDS,
   PLACEHOLDER,
@@ -319,7 +321,7 @@ const deploymentShape = {
   /** Email to subscribe to the alarm topic. */
   alarmEmail: z.optional(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address'))),
   /** Log level of the functions. @default 'INFO' */
-  logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+  logLevel: z._default(z.enum(LOG_LEVELS), DEFAULT_LOG_LEVEL),
   /** AWS X-Ray tracing on the API and functions. @default false */
   tracing: z._default(z.boolean(), false),
 };
@@ -348,20 +350,79 @@ export type ResolvedPolicy = z.output<typeof policySchema>;
 const POLICY_KEYS = Object.keys(policyShape) as (keyof typeof policyShape)[];
 
 /**
- * Deployment settings of the config file and the `TokenVendingMachine` prop each one maps to (the standalone
- * app's stack environment for `env`).
+ * The `TokenVendingMachine` prop of each deployment setting (`undefined`: `env` is the standalone app's stack
+ * environment, not a prop). Every setting must be listed: one left out fails to compile here. The props are
+ * validated, and their defaults filled in, by the very schema of their settings ({@link validateDeploymentProps}).
  */
-export const DEPLOYMENT_SETTING_PROPS: Readonly<Record<keyof typeof deploymentShape, string>> = {
+const SETTING_PROPS = {
   throttling: 'throttling',
   waf: 'waf',
-  env: "(none: it is the stack's env)",
+  env: undefined,
   reservedConcurrency: 'vendingReservedConcurrency',
   authorizerReservedConcurrency: 'authorizerReservedConcurrency',
   domain: 'domain',
   alarmEmail: 'alarmEmail',
   logLevel: 'logLevel',
   tracing: 'tracing',
+} as const satisfies Record<keyof typeof deploymentShape, string | undefined>;
+
+type SettingProps = typeof SETTING_PROPS;
+/** The settings that are props, keyed by prop name, each with its setting's schema. */
+type PropSettingsShape = {
+  -readonly [
+    K in keyof SettingProps as SettingProps[K] extends string ? SettingProps[K] : never
+  ]: (typeof deploymentShape)[K];
 };
+const propSettingsShape = Object.fromEntries(
+  Object.entries(SETTING_PROPS).flatMap(([setting, prop]) =>
+    prop === undefined ? [] : [[prop, deploymentShape[setting as keyof typeof deploymentShape]]],
+  ),
+) as PropSettingsShape;
+const propSettingsSchema = z.object(propSettingsShape);
+
+/** The `TokenVendingMachine` props that are deployment settings, as given (optional fields may be left out). */
+export type DeploymentSettingProps = z.input<typeof propSettingsSchema>;
+/** Those props after validation, with the settings' defaults filled in. */
+export type ResolvedDeploymentSettingProps = z.output<typeof propSettingsSchema>;
+/** Names of the `TokenVendingMachine` props that are deployment settings. */
+export const DEPLOYMENT_PROP_NAMES = Object.keys(propSettingsShape) as readonly (keyof PropSettingsShape)[];
+
+/**
+ * Deployment settings of the config file and the `TokenVendingMachine` prop each one maps to (the standalone
+ * app's stack environment for `env`).
+ */
+export const DEPLOYMENT_SETTING_PROPS: Readonly<Record<keyof typeof deploymentShape, string>> = Object.fromEntries(
+  Object.entries(SETTING_PROPS).map(([setting, prop]) => [setting, prop ?? "(none: it is the stack's env)"]),
+) as Record<keyof typeof deploymentShape, string>;
+
+/**
+ * Validates the deployment-setting props of `TokenVendingMachine` with the schema of their settings and fills in
+ * the settings' defaults (the other props are ignored here).
+ *
+ * @returns the resolved props, or the problems (one line each, `prop: what is wrong`)
+ * @example
+ * const { settings, problems } = validateDeploymentProps(props);
+ */
+export function validateDeploymentProps(
+  props: object,
+):
+  | { readonly settings: ResolvedDeploymentSettingProps; readonly problems: readonly [] }
+  | { readonly problems: readonly string[] } {
+  const given = Object.fromEntries(
+    DEPLOYMENT_PROP_NAMES.flatMap((k) => ((props as Raw)[k] === undefined ? [] : [[k, (props as Raw)[k]]])),
+  );
+  const parsed = z.safeParse(propSettingsSchema, given);
+  if (parsed.success) return { settings: parsed.data, problems: [] };
+  return { problems: configError(schemaProblems(propSettingsSchema, given), DEPLOYMENT_PROP_NAMES).problems };
+}
+
+/** The deployment settings of a validated configuration file as `TokenVendingMachine` props. */
+export function deploymentPropsOf(config: ResolvedConfig): ResolvedDeploymentSettingProps {
+  const props: Record<string, unknown> = {};
+  for (const [setting, prop] of Object.entries(SETTING_PROPS))
+    if (prop !== undefined) props[prop] = config[setting as keyof typeof deploymentShape];
+  return props as ResolvedDeploymentSettingProps;
+}
 
 /** The schema's default for `token.defaultTtlSeconds` and `token.maxTtlSeconds`. */
 const DEFAULT_TTL_SECONDS = 3600;

@@ -15,17 +15,20 @@
  * whoever can change the function's code can change both, exactly as they could change the validation code.
  */
 import { createHash } from 'node:crypto';
+import { configSchemaId } from './schema-id';
 import type { ResolvedPolicy } from './schema';
+
+// Set by the bundler (lib/bundling.ts) to the id of the sources it bundled; undefined when run from source.
+declare const TVM_CONFIG_SCHEMA_ID: string | undefined;
 
 /**
  * Id of the configuration schema (config/schema.ts, config/auth-schema.ts, config/limits.ts): the first 16 hex
- * digits of the SHA-256 of those files. test/unit/config-seal.test.ts recomputes it and fails with the new value
- * when one of them changes, so a function never accepts a config sealed by a different schema.
+ * digits of the SHA-256 of those files (config/schema-id.ts). A bundle carries it as a constant, written in when
+ * it was built; run from source (tests, the dev server, the construct at synth) it is computed from the files. So
+ * it changes whenever they do, and a function never accepts a config sealed by a different schema.
  */
-export const CONFIG_SCHEMA_ID = 'aeb8daa2aee677b5';
-
-/** The files {@link CONFIG_SCHEMA_ID} is computed from, relative to the repository root, in this order. */
-export const CONFIG_SCHEMA_FILES = ['config/schema.ts', 'config/auth-schema.ts', 'config/limits.ts'] as const;
+export const CONFIG_SCHEMA_ID: string =
+  typeof TVM_CONFIG_SCHEMA_ID === 'string' ? TVM_CONFIG_SCHEMA_ID : configSchemaId();
 
 /** What the build ships next to the config text. */
 export interface ConfigSeal {

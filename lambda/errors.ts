@@ -11,7 +11,10 @@ export class TvmError extends Error {
   override readonly name: string = 'TvmError';
   /** HTTP status of the answer (from the problem table). */
   readonly status: number;
-  /** Seconds for the `Retry-After` header (429/503). @default the problem table's value for `code` */
+  /**
+   * Seconds for the `Retry-After` header (429/503). Fixed values live only in the problem table; an error passes
+   * one only when it is computed (a backlog, a caller's wait). @default the problem table's value for `code`
+   */
   readonly retryAfterSeconds: number | undefined;
   constructor(
     /** Stable machine-readable code, e.g. `momento-unavailable`; its status comes from the problem table. */
@@ -101,7 +104,6 @@ export class SecretUnavailableError extends TvmError {
   ) {
     super('secret-unavailable', 'The token vending machine could not read its key right now; retry shortly', {
       cause: options?.cause,
-      retryAfterSeconds: 1,
     });
   }
 }

@@ -11,6 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { awsJsonCall, DYNAMODB, type AwsJsonCall } from '../common/aws';
+import { LOOKUP_CALL_TIMEOUT_MS } from '../config/limits';
 import type { KeySource, MintedToken } from './types';
 
 /** A token as the fleet keeps it. */
@@ -54,7 +55,7 @@ export interface DynamoFleetTokenStoreOptions {
   readonly tableName: string;
   /** The TVM's Momento API key: the sealing key is derived from it. */
   readonly keySource: KeySource;
-  /** Give up on one call after this long. @default 1000 */
+  /** Give up on one call after this long. @default LOOKUP_CALL_TIMEOUT_MS */
   readonly timeoutMs?: number;
   /** Sends the call (lambda/dynamo-batch.ts coalesces the GetItem with the revocation lookup). @default awsJsonCall */
   readonly call?: (call: AwsJsonCall) => Promise<unknown>;
@@ -76,7 +77,7 @@ export const tokenItemKey = (key: string): string => `tok#${createHash('sha256')
 export function dynamoFleetTokenStore(options: DynamoFleetTokenStoreOptions): FleetTokenStore {
   const call = options.call ?? awsJsonCall;
   const now = options.nowSeconds ?? (() => Date.now() / 1000);
-  const timeoutMs = options.timeoutMs ?? 1000;
+  const timeoutMs = options.timeoutMs ?? LOOKUP_CALL_TIMEOUT_MS;
   const sealer = sealingKeys(options.keySource);
   const send = (operation: string, body: unknown) =>
     call({ service: DYNAMODB, operation, body: { TableName: options.tableName, ...(body as object) }, timeoutMs });

@@ -4,14 +4,13 @@
  * in one place.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { CORS } from '../common/cors';
 import { problemBody, problemOf, type ProblemCode } from '../common/problems';
 import { MisconfiguredError, TvmError } from './errors';
 import type { TokenBody } from './types';
 
-/** Headers a browser may send on `GET /token`, and read from our answers. */
-const CORS_ALLOW_HEADERS = 'Authorization,Content-Type';
-/** Headers a page may read from a TVM answer (used by the dev server's own answers too). */
-export const CORS_EXPOSE_HEADERS = 'Retry-After';
+/** Headers a page may read from a TVM answer (common/cors.ts; used by the dev server's own answers too). */
+export const CORS_EXPOSE_HEADERS = CORS.exposeHeaders.join(',');
 
 /**
  * CORS headers for one request: the caller's origin is echoed only when it is on the allow-list. `Vary: Origin`
@@ -33,10 +32,9 @@ export function preflightResponse(
 ): APIGatewayProxyResult {
   const headers = corsHeaders(origin, allowOrigins);
   if (headers['Access-Control-Allow-Origin']) {
-    headers['Access-Control-Allow-Methods'] = 'GET,OPTIONS';
-    headers['Access-Control-Allow-Headers'] = CORS_ALLOW_HEADERS;
-    // lib/token-vending-machine.ts: defaultCorsPreflightOptions.maxAge, one hour.
-    headers['Access-Control-Max-Age'] = '3600';
+    headers['Access-Control-Allow-Methods'] = CORS.allowMethods.join(',');
+    headers['Access-Control-Allow-Headers'] = CORS.allowHeaders.join(',');
+    headers['Access-Control-Max-Age'] = String(CORS.maxAgeSeconds);
   }
   return { statusCode: 204, headers, body: '' };
 }

@@ -15,6 +15,7 @@ import {
 import { TvmError } from './errors';
 import { LookupCache } from './lookup-cache';
 import { MAX_GROUPS, parseGroupList } from '../common/groups';
+import { LIVE_GROUPS_BUDGET_MS, LIVE_GROUPS_PAGE_SIZE, LOOKUP_CALL_TIMEOUT_MS } from '../config/limits';
 import type { Principal } from './types';
 
 /** Where current group memberships come from. */
@@ -38,7 +39,6 @@ export class GroupsLookupError extends TvmError {
   constructor(options?: { cause?: unknown }) {
     super('groups-check-failed', 'the caller’s current groups could not be read; retry shortly', {
       cause: options?.cause,
-      retryAfterSeconds: 2,
     });
   }
 }
@@ -95,16 +95,13 @@ export class LiveGroups {
   }
 }
 
-/**
- * What one lookup (ListUsers and every AdminListGroupsForUser page) may take in all: the vending function's
- * timeout counts 2 s for the lookups before a mint (lib/token-vending-machine.ts `LOOKUPS_BUDGET_MS`).
- */
-export const LIVE_GROUPS_BUDGET_MS = 2000;
+// What one lookup may take in all: defined with the vending function's timeout budget (config/limits.ts).
+export { LIVE_GROUPS_BUDGET_MS };
 
 /** Options of {@link cognitoGroupSource}. */
 export interface CognitoGroupSourceOptions {
   readonly userPoolId: string;
-  /** Give up on one call after this long (less when the lookup's budget runs out first). @default 1000 */
+  /** Give up on one call after this long (less when the lookup's budget runs out first). @default LOOKUP_CALL_TIMEOUT_MS */
   readonly timeoutMs?: number;
   /** What the whole lookup may take. @default LIVE_GROUPS_BUDGET_MS */
   readonly budgetMs?: number;
@@ -143,7 +140,7 @@ export function cognitoGroupSource(options: CognitoGroupSourceOptions): GroupSou
       ...(region ? { region } : {}),
       operation,
       body: { UserPoolId: options.userPoolId, ...body },
-      timeoutMs: Math.min(options.timeoutMs ?? 1000, left),
+      timeoutMs: Math.min(options.timeoutMs ?? LOOKUP_CALL_TIMEOUT_MS, left),
     });
   };
 
@@ -173,7 +170,7 @@ export function cognitoGroupSource(options: CognitoGroupSourceOptions): GroupSou
         try {
           page = (await send(since, 'AdminListGroupsForUser', {
             Username: username,
-            Limit: 60,
+            Limit: LIVE_GROUPS_PAGE_SIZE,
             ...(next ? { NextToken: next } : {}),
           })) as typeof page;
         } catch (err) {

@@ -1,8 +1,10 @@
 /**
  * The per-container cache in front of a slow lookup (the revocation table, Cognito's group list): a loaded value
  * is reused for `ttlSeconds`, concurrent lookups of one key share one load (single-flight), a failed load is
- * never cached, and at most `maxEntries` keys are kept.
+ * never cached, and at most `maxEntries` keys are kept. Built on the one single-flight cache
+ * (common/single-flight-cache.ts).
  */
+import { SingleFlightCache } from '../common/single-flight-cache';
 
 /** Options of {@link LookupCache}. */
 export interface LookupCacheOptions {
@@ -16,51 +18,29 @@ export interface LookupCacheOptions {
 
 /** A TTL + single-flight + size-capped cache of `load(key)` results, hits and `undefined` results alike. */
 export class LookupCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
-  private readonly inflight = new Map<string, Promise<V>>();
-  private readonly now: () => number;
-  private readonly maxEntries: number;
+  private readonly cache: SingleFlightCache<V>;
 
   constructor(private readonly options: LookupCacheOptions) {
-    this.now = options.nowMs ?? Date.now;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new SingleFlightCache<V>({ maxEntries: options.maxEntries, nowMs: options.nowMs });
   }
 
   /** Number of cached keys, fresh or expired (for tests). */
   get size(): number {
-    return this.entries.size;
+    return this.cache.size;
   }
 
   /**
    * The value for `key`: cached while fresh, else the pending load of the same key, else `load(key)`.
+   * Freshness counts from before the load: a value is never reused longer than ttlSeconds after it was asked for.
    *
    * @throws whatever `load` throws (nothing is cached then)
    */
-  async get(key: string, load: (key: string) => Promise<V>): Promise<V> {
-    // Freshness counts from before the load: a value is never reused longer than ttlSeconds after it was asked for.
-    const now = this.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.until > now) return hit.value;
-    const pending = this.inflight.get(key);
-    if (pending) return pending;
-    const p = load(key);
-    this.inflight.set(key, p);
-    try {
-      const value = await p;
-      if (this.options.ttlSeconds > 0) {
-        // Map order is write order: a rewritten key moves to the back, the front is dropped first.
-        this.entries.delete(key);
-        this.entries.set(key, { value, until: now + this.options.ttlSeconds * 1000 });
-        while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-      }
-      return value;
-    } finally {
-      this.inflight.delete(key);
-    }
+  get(key: string, load: (key: string) => Promise<V>): Promise<V> {
+    return this.cache.get(key, () => load(key), this.options.ttlSeconds * 1000);
   }
 
-  /** Forgets every cached value (a load under way still completes and is cached). */
+  /** Forgets every cached value; a load under way is not cached (a revocation is never masked by an older read). */
   clear(): void {
-    this.entries.clear();
+    this.cache.invalidate();
   }
 }

@@ -3,13 +3,14 @@
  * the tiny signed client in common/aws — no AWS SDK in the vending function's cold path.
  */
 import { awsJsonCall, DYNAMODB, type AwsJsonCall } from '../common/aws';
+import { LOOKUP_CALL_TIMEOUT_MS } from '../config/limits';
 import { REVOCATION_ATTRIBUTES as A, type RevocationRecord, type RevocationStore } from './revocation';
 
 /** Options of {@link dynamoRevocationStore}. */
 export interface DynamoRevocationStoreOptions {
   /** The table (the stack passes `TVM_REVOCATION_TABLE`). */
   readonly tableName: string;
-  /** Give up on one GetItem after this long (the request then fails closed or open). @default 1000 */
+  /** Give up on one GetItem after this long (the request then fails closed or open). @default LOOKUP_CALL_TIMEOUT_MS */
   readonly timeoutMs?: number;
   /** Sends the call (tests inject a recorder). @default awsJsonCall from common/aws */
   readonly call?: (call: AwsJsonCall) => Promise<unknown>;
@@ -29,7 +30,7 @@ type AttributeValue = { S?: string; N?: string };
 export function dynamoRevocationStore(options: DynamoRevocationStoreOptions): RevocationStore {
   const call = options.call ?? awsJsonCall;
   const now = options.nowSeconds ?? (() => Date.now() / 1000);
-  const timeoutMs = options.timeoutMs ?? 1000;
+  const timeoutMs = options.timeoutMs ?? LOOKUP_CALL_TIMEOUT_MS;
   return {
     async get(principal) {
       const answer = (await call({

@@ -32,7 +32,6 @@ export class RevocationCheckError extends TvmError {
   constructor(options?: { cause?: unknown }) {
     super('revocation-check-failed', 'the revocation list could not be checked; retry shortly', {
       cause: options?.cause,
-      retryAfterSeconds: 2,
     });
   }
 }

@@ -5,12 +5,13 @@
  *
  * Written as JSON lines in the format of Powertools for AWS Lambda (Logger: `level`, `message`, `timestamp`,
  * `service`, `sampling_rate`, `xray_trace_id`, then the event's fields; Metrics: CloudWatch EMF with the
- * `service` dimension), by ≈ 60 lines here instead of the two Powertools packages: loading and constructing them
+ * `service` dimension), by the log writer of common/log.ts and ≈ 40 lines here instead of the two Powertools packages: loading and constructing them
  * was ≈ 5 ms of the vending function's ≈ 66 ms cold path (docs/decisions.md, "Cold path"). test/unit/telemetry.test.ts
  * holds every line equal to what Powertools Logger + Metrics write for the same event.
  */
 import type { MomentoFailure } from './errors';
-import { METRICS } from '../common/metrics';
+import { createLogWriter } from '../common/log';
+import { DEFAULT_METRICS_NAMESPACE, METRIC_DIMENSIONS as D, METRICS } from '../common/metrics';
 import type { TokenSource } from './token-cache';
 
 /** One line of audit per request. */
@@ -60,25 +61,13 @@ export interface Telemetry {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 type Unit = 'Count' | 'Milliseconds';
-
-/** Powertools' level thresholds (`LogLevelThreshold`). */
-const RANK: Readonly<Record<string, number>> = {
-  TRACE: 6,
-  DEBUG: 8,
-  INFO: 12,
-  WARN: 16,
-  ERROR: 20,
-  CRITICAL: 24,
-  SILENT: 28,
-};
 
 /** Options of {@link jsonTelemetry}. */
 export interface JsonTelemetryOptions {
   /** The `service` field and metric dimension. @default POWERTOOLS_SERVICE_NAME, else 'momento-tvm' */
   readonly serviceName?: string;
-  /** EMF namespace. @default POWERTOOLS_METRICS_NAMESPACE, else 'MomentoTokenVendingMachine' */
+  /** EMF namespace. @default POWERTOOLS_METRICS_NAMESPACE, else DEFAULT_METRICS_NAMESPACE ('MomentoTokenVendingMachine') */
   readonly namespace?: string;
   /** Write EMF metrics. @default true, unless POWERTOOLS_METRICS_DISABLED is true */
   readonly metrics?: boolean;
@@ -90,8 +79,8 @@ export interface JsonTelemetryOptions {
 
 /**
  * The audit log and EMF metrics as Powertools Logger + Metrics write them (build once at module scope).
- * Log level: `POWERTOOLS_LOG_LEVEL` (the stack sets it from `logLevel`), else `LOG_LEVEL`, else INFO; never below
- * `AWS_LAMBDA_LOG_LEVEL` when Lambda's advanced logging controls set it (Lambda would drop those lines).
+ * Log lines and level: the functions' one log writer (common/log.ts: `POWERTOOLS_LOG_LEVEL`, else `LOG_LEVEL`, else
+ * INFO; never below `AWS_LAMBDA_LOG_LEVEL`).
  *
  * @example
  * const telemetry = jsonTelemetry(); // POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE from the stack
@@ -99,33 +88,12 @@ export interface JsonTelemetryOptions {
 export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
   const env = options.env ?? process.env;
   const service = options.serviceName ?? env.POWERTOOLS_SERVICE_NAME ?? 'momento-tvm';
-  const namespace = options.namespace ?? env.POWERTOOLS_METRICS_NAMESPACE ?? 'MomentoTokenVendingMachine';
-  const level = (env.POWERTOOLS_LOG_LEVEL || env.LOG_LEVEL || 'INFO').toUpperCase();
-  const threshold = Math.max(RANK[level] ?? RANK.INFO!, RANK[(env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()] ?? 0);
+  const namespace = options.namespace ?? env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE;
   const metricsOn =
     options.metrics !== false && !/^(1|true|on|yes|y)$/i.test((env.POWERTOOLS_METRICS_DISABLED ?? '').trim());
   const write =
     options.write ?? ((stream, line) => void (stream === 'stderr' ? process.stderr : process.stdout).write(line));
-  // Powertools reads the X-Ray trace id per line: Lambda sets it per invocation.
-  const traceId = (): string | undefined => {
-    const v = process.env._X_AMZN_TRACE_ID ?? env._X_AMZN_TRACE_ID;
-    if (!v) return undefined;
-    return v.includes('=') ? /(?:^|;)\s*Root=([^;]*)/.exec(v)?.[1] : v;
-  };
-
-  const log = (lvl: Level, message: string, details: object): void => {
-    if (RANK[lvl]! < threshold) return;
-    const line = JSON.stringify({
-      level: lvl,
-      message,
-      timestamp: new Date().toISOString(),
-      service,
-      sampling_rate: 0,
-      xray_trace_id: traceId(),
-      ...details,
-    });
-    write(lvl === 'WARN' || lvl === 'ERROR' ? 'stderr' : 'stdout', `${line}\n`);
-  };
+  const log = createLogWriter({ serviceName: service, env, write });
   /** One EMF document: the metrics, with the `service` dimension plus `dimensions`. */
   const emf = (metrics: readonly [string, Unit, number][], dimensions: Readonly<Record<string, string>> = {}): void => {
     const doc = {
@@ -134,12 +102,12 @@ export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
         CloudWatchMetrics: [
           {
             Namespace: namespace,
-            Dimensions: [['service', ...Object.keys(dimensions)]],
+            Dimensions: [[D.service, ...Object.keys(dimensions)]],
             Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })),
           },
         ],
       },
-      service,
+      [D.service]: service,
       ...dimensions,
       ...Object.fromEntries(metrics.map(([name, , value]) => [name, value])),
     };
@@ -181,7 +149,7 @@ export function jsonTelemetry(options: JsonTelemetryOptions = {}): Telemetry {
         stored.push([M.revocationCheckFailed, 'Count', 1]);
       if (e.code === 'revoked') stored.push([M.revoked, 'Count', 1]);
       // As a Powertools single metric: its own document (with the `kind` dimension), written first.
-      if (e.momentoFailure !== undefined) emf([[M.momentoErrors, 'Count', 1]], { kind: e.momentoFailure });
+      if (e.momentoFailure !== undefined) emf([[M.momentoErrors, 'Count', 1]], { [D.kind]: e.momentoFailure });
       emf(stored);
     },
   };

@@ -10,6 +10,7 @@
  * past its freshness stays until it expires or is replaced: {@link TokenCache.peek} hands it out when no new token
  * can be had.
  */
+import { SingleFlightCache } from '../common/single-flight-cache';
 import type { MintedToken } from './types';
 
 export interface TokenCacheOptions {
@@ -42,18 +43,20 @@ export interface Loaded {
   readonly source: TokenSource;
 }
 
+/** The container's token cache (see the module comment), on the one single-flight cache. */
 export class TokenCache {
-  private readonly entries = new Map<string, CachedToken>();
-  private readonly inflight = new Map<string, Promise<Loaded>>();
+  // Entries expire with their token; map order is recency order (a hit is touched).
+  private readonly cache: SingleFlightCache<CachedToken, Loaded>;
   private readonly now: () => number;
 
   constructor(private readonly options: TokenCacheOptions) {
     this.now = options.nowSeconds ?? (() => Date.now() / 1000);
+    this.cache = new SingleFlightCache({ maxEntries: options.maxEntries, nowMs: () => this.now() * 1000 });
   }
 
   /** Number of cached tokens (for tests and metrics). */
   get size(): number {
-    return this.entries.size;
+    return this.cache.size;
   }
 
   /** Whether `entry` still has at least the configured fraction of its ttl left. */
@@ -63,12 +66,7 @@ export class TokenCache {
 
   /** The entry for `key` while it has not expired, fresh or not (no recency update). */
   peek(key: string): CachedToken | undefined {
-    const hit = this.entries.get(key);
-    if (hit && hit.token.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return hit;
+    return this.cache.peek(key)?.value;
   }
 
   /** Returns a fresh-enough cached token for `key`, or mints one (once, however many callers ask at once). */
@@ -102,33 +100,23 @@ export class TokenCache {
    * caches what it produced. A stale token served for want of a new one is not written back.
    */
   async flight(key: string, ttlSeconds: number, load: () => Promise<Loaded>): Promise<Loaded> {
-    const pending = this.inflight.get(key);
-    if (pending) return { ...(await pending), source: 'shared' };
-    const p = (async () => load())().then((loaded) => {
-      if (loaded.source !== 'stale') this.store(key, { token: loaded.token, ttlSeconds, mintedAt: loaded.mintedAt });
-      return loaded;
-    });
-    this.inflight.set(key, p);
-    try {
-      return await p;
-    } finally {
-      this.inflight.delete(key);
-    }
+    const { loaded, shared } = await this.cache.flight(key, load, (l) =>
+      l.source === 'stale' ? undefined : entryOf({ token: l.token, ttlSeconds, mintedAt: l.mintedAt }),
+    );
+    return shared ? { ...loaded, source: 'shared' } : loaded;
   }
 
-  /** Counts a hit as use: map order is recency order, so the entry moves to the back. */
+  /** Counts a hit as use: map order is recency order, so the entry (re)written moves to the back. */
   touch(key: string, entry: CachedToken): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.store(key, entry);
   }
 
   /** Caches `entry` under `key` (the newest write wins), evicting the least recently used beyond the cap. */
   store(key: string, entry: CachedToken): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    while (this.entries.size > this.options.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+    const { value, untilMs } = entryOf(entry);
+    this.cache.set(key, value, untilMs);
   }
 }
+
+/** A token's cache entry: kept until the token expires. */
+const entryOf = (entry: CachedToken) => ({ value: entry, untilMs: entry.token.expiresAt * 1000 });

@@ -16,6 +16,7 @@ import {
   aws_route53_targets as route53Targets,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { CORS } from '../common/cors';
 import type { ResolvedPolicy } from '../config/schema';
 import { ApiGatewayAccountRole } from './api-gateway-account-role';
 import { RETAIN_EXCEPT_ON_CREATE } from './functions';
@@ -124,9 +125,9 @@ export function createApi(scope: Construct, options: TvmApiOptions): TvmApiParts
     // CDK's template echoes the request's Origin only when it is on the list (verified in the infra tests).
     defaultCorsPreflightOptions: {
       allowOrigins: [...policy.cors.allowOrigins],
-      allowMethods: ['GET', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
-      maxAge: Duration.hours(1),
+      allowMethods: [...CORS.allowMethods],
+      allowHeaders: [...CORS.allowHeaders],
+      maxAge: Duration.seconds(CORS.maxAgeSeconds),
     },
   });
   const tokenMethod = tokenResource.addMethod(

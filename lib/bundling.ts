@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { computeSchemaId } from '../config/schema-id';
 
 /** Repository root (in the package: dist/, where no source entry exists). */
 export const ROOT = path.resolve(__dirname, '..');
@@ -42,6 +43,15 @@ export const BUNDLE_OPTIONS = {
 } as const;
 
 /**
+ * esbuild `define` of a bundle built from the sources under {@link ROOT}: `TVM_CONFIG_SCHEMA_ID`, the id of their
+ * configuration schema, which config/sealed.ts checks seals against (so the bundle never reads the schema files).
+ * Every bundle of the functions needs it, alongside {@link BUNDLE_OPTIONS}.
+ */
+export function sourceDefines(): Record<string, string> {
+  return { TVM_CONFIG_SCHEMA_ID: JSON.stringify(computeSchemaId(ROOT)) };
+}
+
+/**
  * The esbuild options of one function. The account-role custom resource handler runs only at deploy time and
  * uses the runtime's AWS SDK v3 (`@aws-sdk/*` left out, no source map); the TVM functions bundle everything.
  */
@@ -51,6 +61,7 @@ function bundleOptionsOf(name: FunctionName) {
     mainFields: [...BUNDLE_OPTIONS.mainFields],
     external: name === 'api-gateway-account' ? ['@aws-sdk/*'] : [...BUNDLE_OPTIONS.external],
     sourcemap: name === 'api-gateway-account' ? false : BUNDLE_OPTIONS.sourcemap,
+    define: sourceDefines(),
   };
 }
 

@@ -4,6 +4,7 @@
  * origin can read them exactly like the function's own errors (docs/architecture.md, "HTTP contract").
  */
 import { aws_apigateway as apigw } from 'aws-cdk-lib';
+import { CORS } from '../common/cors';
 import { problemOf, type ProblemCode } from '../common/problems';
 
 /** One gateway response: which API Gateway answer, its status and the problem `code`. */
@@ -78,7 +79,7 @@ function problemResponseHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = {
     'Access-Control-Allow-Origin': gatewayAllowOrigin(allowOrigins),
-    'Access-Control-Expose-Headers': "'Retry-After'",
+    'Access-Control-Expose-Headers': `'${CORS.exposeHeaders.join(',')}'`,
     Vary: "'Origin'",
     'Content-Type': "'application/problem+json'",
     'Cache-Control': "'no-store'",

@@ -19,7 +19,7 @@ import {
   aws_sns_subscriptions as subs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { METRICS as M } from '../common/metrics';
+import { METRIC_DIMENSIONS as D, METRICS as M } from '../common/metrics';
 
 /** Properties of {@link TvmMonitoring}. */
 export interface TvmMonitoringProps {
@@ -128,7 +128,7 @@ export class TvmMonitoring extends Construct {
         metricName,
         statistic,
         period: FIVE_MINUTES,
-        dimensionsMap: { service: serviceName, ...dimensionsMap },
+        dimensionsMap: { [D.service]: serviceName, ...dimensionsMap },
       });
 
     const action = new cwActions.SnsAction(this.alarmTopic);
@@ -174,7 +174,7 @@ export class TvmMonitoring extends Construct {
     alarm('MomentoAuthErrorAlarm', {
       alarmDescription:
         'Momento rejected the TVM’s own API key (PERMISSION_DENIED/UNAUTHENTICATED): the secret holds a wrong, expired or revoked key. Every request fails with 502.',
-      metric: emf(M.momentoErrors, cw.Stats.SUM, { kind: 'auth' }),
+      metric: emf(M.momentoErrors, cw.Stats.SUM, { [D.kind]: 'auth' }),
       threshold: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -272,7 +272,11 @@ export class TvmMonitoring extends Construct {
       new cw.GraphWidget({
         title: 'Momento errors by kind',
         left: [
-          search('', `{${namespace},kind,service} MetricName="${M.momentoErrors}" service="${serviceName}"`, 'Sum'),
+          search(
+            '',
+            `{${namespace},${D.kind},${D.service}} MetricName="${M.momentoErrors}" ${D.service}="${serviceName}"`,
+            'Sum',
+          ),
         ],
         width: 8,
       }),

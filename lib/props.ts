@@ -1,6 +1,9 @@
 /**
  * Properties of `TokenVendingMachine` — infrastructure only; the policy is the one validated `config` — and
- * their validation: every incompatible or out-of-range prop is collected and thrown once.
+ * their validation: every incompatible or out-of-range prop is collected and thrown once. The props that are
+ * deployment settings of the config file are checked, and get their defaults, from the settings' own schema
+ * (config/schema.ts); the construct's other plain-value props from {@link constructPropsShape} below; only the
+ * checks between props (and against the auth mode) are written by hand.
  */
 import {
   aws_apigateway as apigw,
@@ -10,19 +13,31 @@ import {
   type aws_logs as logs,
   type aws_sns as sns,
 } from 'aws-cdk-lib';
-import { ConfigError, validatePolicy, type PolicyConfig, type ResolvedPolicy } from '../config/schema';
+import * as z from 'zod/mini';
+import { DEFAULT_METRICS_NAMESPACE } from '../common/metrics';
+import type { LogLevel } from '../config/limits';
+import { configError, schemaProblems } from '../config/parse';
+import {
+  ConfigError,
+  validateDeploymentProps,
+  validatePolicy,
+  type DeploymentSettingProps,
+  type PolicyConfig,
+  type ResolvedDeploymentSettingProps,
+  type ResolvedPolicy,
+} from '../config/schema';
 import type { TvmDomainProps } from './api';
 
 export type { TvmDomainProps } from './api';
 
 /** Log level of the functions (`POWERTOOLS_LOG_LEVEL`). */
-export type TvmLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type TvmLogLevel = LogLevel;
 
 /** Stage-wide API Gateway throttling. */
 export interface TvmThrottlingProps {
-  /** Steady-state requests per second for the stage (1–10000). @default 10 */
+  /** Steady-state requests per second for the stage (1–10000). @default 100 (DEFAULT_STAGE_THROTTLING) */
   readonly rateLimit?: number;
-  /** Burst for the stage (whole number, 1–5000). @default 20 */
+  /** Burst for the stage (whole number, 1–5000). @default 200 (DEFAULT_STAGE_THROTTLING) */
   readonly burstLimit?: number;
 }
 
@@ -111,17 +126,51 @@ export interface TokenVendingMachineProps {
   readonly userPoolRemovalPolicy?: RemovalPolicy;
 }
 
-const between = (v: number, lo: number, hi: number, whole: boolean) =>
-  Number.isFinite(v) && v >= lo && v <= hi && (!whole || Number.isInteger(v));
+/**
+ * The construct's own plain-value props (not deployment settings of the config file), their checks and defaults:
+ * one schema, as the settings have theirs (config/schema.ts, `validateDeploymentProps`).
+ */
+const constructPropsShape = {
+  vendingMemorySize: z._default(z.number().check(z.int(), z.gte(128), z.lte(10240)), 512),
+  authorizerMemorySize: z._default(z.number().check(z.int(), z.gte(128), z.lte(10240)), 256),
+  stageName: z._default(
+    z.string().check(z.regex(/^[A-Za-z0-9_]{1,128}$/, 'may contain only letters, digits and _')),
+    'prod',
+  ),
+  serviceName: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1–200 letters, digits, . _ or -')),
+  ),
+  metricsNamespace: z._default(
+    z.string().check(z.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'may contain only letters, digits and . _ / # : -')),
+    DEFAULT_METRICS_NAMESPACE,
+  ),
+  ensureApiGatewayLogsRole: z._default(z.boolean(), true),
+};
+const constructPropsSchema = z.object(constructPropsShape);
+const CONSTRUCT_PROP_NAMES = Object.keys(constructPropsShape) as (keyof typeof constructPropsShape)[];
+
+/** The plain-value props, each of its schema's type: a prop typed otherwise in the interface fails to compile. */
+type PlainProps = DeploymentSettingProps & z.input<typeof constructPropsSchema>;
+type PlainPropNames = keyof PlainProps;
+type Agree<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const propsAgreeWithTheSchemas: Agree<Pick<TokenVendingMachineProps, PlainPropNames>, PlainProps> = true;
+void propsAgreeWithTheSchemas;
+
+/** The props after validation: the policy, and every plain-value prop with its default filled in. */
+export interface ValidatedProps {
+  readonly policy: ResolvedPolicy;
+  /** Deployment-setting props (their defaults: the config file's, config/schema.ts) and the construct's own. */
+  readonly settings: ResolvedDeploymentSettingProps & z.output<typeof constructPropsSchema>;
+}
 
 /**
- * The validated policy of `props.config`, once the props fit it.
+ * The validated policy of `props.config` and the plain-value props with their defaults, once the props fit.
  *
  * @throws ConfigError listing every problem at once: the policy's (as `validatePolicy` words them), then the
  *   props' under "Invalid TokenVendingMachine props:". Props that depend on the auth mode are judged only
  *   against a valid policy.
  */
-export function validateProps(props: TokenVendingMachineProps): ResolvedPolicy {
+export function validateProps(props: TokenVendingMachineProps): ValidatedProps {
   let policy: ResolvedPolicy | undefined;
   let policyError: ConfigError | undefined;
   try {
@@ -130,16 +179,35 @@ export function validateProps(props: TokenVendingMachineProps): ResolvedPolicy {
     if (!(err instanceof ConfigError)) throw err;
     policyError = err;
   }
-  const problems = [...(policy ? authPropProblems(props, policy) : []), ...propProblems(props)];
-  if (problems.length === 0) {
+  const deployment = validateDeploymentProps(props);
+  const own = ownProps(props);
+  const problems = [
+    ...(policy ? authPropProblems(props, policy) : []),
+    ...propProblems(props),
+    ...deployment.problems,
+    ...own.problems,
+  ];
+  if (problems.length === 0 && 'settings' in deployment && 'settings' in own) {
     if (policyError) throw policyError;
-    return policy!;
+    return { policy: policy!, settings: { ...deployment.settings, ...own.settings } };
   }
   const propsText = `Invalid TokenVendingMachine props:\n  - ${problems.join('\n  - ')}`;
   throw new ConfigError(
     [...(policyError?.problems ?? []), ...problems],
     policyError ? `${policyError.message}\n${propsText}` : propsText,
   );
+}
+
+/** The construct's own plain-value props, validated with their schema and defaults filled in. */
+function ownProps(
+  props: TokenVendingMachineProps,
+): { settings: z.output<typeof constructPropsSchema>; problems: [] } | { problems: string[] } {
+  const given = Object.fromEntries(
+    CONSTRUCT_PROP_NAMES.flatMap((k) => (props[k] === undefined ? [] : [[k, props[k]]])),
+  );
+  const parsed = z.safeParse(constructPropsSchema, given);
+  if (parsed.success) return { settings: parsed.data, problems: [] };
+  return { problems: [...configError(schemaProblems(constructPropsSchema, given), CONSTRUCT_PROP_NAMES).problems] };
 }
 
 /** Problems of the props that depend on the auth mode, against the validated policy. */
@@ -175,48 +243,12 @@ function authPropProblems(props: TokenVendingMachineProps, policy: ResolvedPolic
   return problems;
 }
 
-/** Problems of the props on their own (ranges and formats), one line each. */
+/** Problems between props that no one prop's schema can see, one line each. */
 function propProblems(props: TokenVendingMachineProps): string[] {
   const problems: string[] = [];
   if (props.endpointType === apigw.EndpointType.PRIVATE)
     problems.push('endpointType PRIVATE is not supported (browsers call the API from the internet)');
   if (props.domain && props.endpointType !== undefined && props.endpointType !== apigw.EndpointType.REGIONAL)
     problems.push('domain is a regional custom domain: it needs endpointType REGIONAL (the default)');
-  for (const name of ['vendingMemorySize', 'authorizerMemorySize'] as const) {
-    const mb = props[name];
-    if (mb !== undefined && !between(mb, 128, 10240, true))
-      problems.push(`${name} must be a whole number of MB from 128 to 10240 (got ${mb})`);
-  }
-  for (const name of ['vendingReservedConcurrency', 'authorizerReservedConcurrency'] as const) {
-    const n = props[name];
-    if (n !== undefined && !between(n, 1, 1000, true))
-      problems.push(`${name} must be a whole number from 1 to 1000 (got ${n})`);
-  }
-  const t = props.throttling;
-  if (t?.rateLimit !== undefined && !between(t.rateLimit, 1, 10000, false))
-    problems.push(`throttling.rateLimit must be from 1 to 10000 (got ${t.rateLimit})`);
-  if (t?.burstLimit !== undefined && !between(t.burstLimit, 1, 5000, true))
-    problems.push(`throttling.burstLimit must be a whole number from 1 to 5000 (got ${t.burstLimit})`);
-  const rate = props.waf?.ratePer5MinPerIp;
-  if (rate !== undefined && !between(rate, 10, 2_000_000_000, true))
-    problems.push(`waf.ratePer5MinPerIp must be a whole number from 10 to 2000000000 (got ${rate})`);
-  if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(props.alarmEmail))
-    problems.push('alarmEmail must be an email address');
-  if (props.logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(props.logLevel))
-    problems.push(`logLevel must be DEBUG, INFO, WARN or ERROR (got ${String(props.logLevel)})`);
-  if (props.domain) {
-    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(props.domain.name))
-      problems.push('domain.name must be a lower-case host name such as tvm.example.com');
-    if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(props.domain.certificateArn))
-      problems.push('domain.certificateArn must be an ACM certificate ARN');
-    if (props.domain.hostedZoneId !== undefined && !/^Z[A-Z0-9]{1,31}$/.test(props.domain.hostedZoneId))
-      problems.push('domain.hostedZoneId must look like Z0123456789ABCDEFGHIJ');
-  }
-  if (props.stageName !== undefined && !/^[A-Za-z0-9_]{1,128}$/.test(props.stageName))
-    problems.push('stageName may contain only letters, digits and _');
-  if (props.serviceName !== undefined && !/^[A-Za-z0-9._-]{1,200}$/.test(props.serviceName))
-    problems.push('serviceName must be 1–200 letters, digits, . _ or -');
-  if (props.metricsNamespace !== undefined && !/^[A-Za-z0-9._/#:-]{1,255}$/.test(props.metricsNamespace))
-    problems.push('metricsNamespace may contain only letters, digits and . _ / # : -');
   return problems;
 }

@@ -25,7 +25,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { ResolvedPolicy } from '../config/schema';
-import { DEFAULT_STAGE_THROTTLING, GOVERNOR_CALLS, GOVERNOR_CALL_TIMEOUT_MS, MINT_WAIT_MS } from '../config/limits';
+import { AUTHORIZER_TIMEOUT_SECONDS, vendingTimeoutSeconds } from '../config/limits';
 import { FleetTable } from './fleet-table';
 import { createApi } from './api';
 import type { ApiGatewayAccountRole } from './api-gateway-account-role';
@@ -38,10 +38,8 @@ import { allowGetSecretValue, bindSecret, type SecretBinding } from './secrets';
 import { TvmWebAcl } from './web-acl';
 
 export { AUTHORIZATION_VALIDATION_REGEX } from './auth';
+export { vendingTimeoutSeconds } from '../config/limits';
 export type * from './props';
-
-/** Longest a function waits for one Secrets Manager read before giving up (it then answers 503). */
-const SECRET_READ_TIMEOUT_MS = 2000;
 
 /**
  * A serverless Momento token vending machine: `GET /token` answers a short-lived, least-privilege Momento
@@ -121,18 +119,18 @@ export class TokenVendingMachine extends Construct {
       throw new Error(
         'TokenVendingMachine config must hold literal values (it is written into the functions at synth), not CDK tokens: give a user pool of this app with the userPool prop, and a secret by its complete ARN string or name.',
       );
-    const policy = validateProps(props);
+    // Every plain-value prop comes back validated, with its default (lib/props.ts, config/schema.ts).
+    const { policy, settings } = validateProps(props);
     this.policy = policy;
     const { auth } = policy;
     const stack = Stack.of(this);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const tracing = props.tracing ?? false;
-    this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
-    const metricsNamespace = props.metricsNamespace ?? 'MomentoTokenVendingMachine';
+    const { tracing, metricsNamespace } = settings;
+    this.serviceName = settings.serviceName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const powertools = {
       POWERTOOLS_SERVICE_NAME: this.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_LOG_LEVEL: settings.logLevel,
     };
 
     // ── Momento API key ────────────────────────────────────────────────────────────────────────────────
@@ -172,9 +170,9 @@ export class TokenVendingMachine extends Construct {
       code: 'vending',
       policy,
       description: 'Momento token vending machine: mints disposable tokens',
-      memorySize: props.vendingMemorySize ?? 512,
+      memorySize: settings.vendingMemorySize,
       timeout: Duration.seconds(vendingTimeoutSeconds(policy.momento.deadlineMs)),
-      reservedConcurrency: props.vendingReservedConcurrency,
+      reservedConcurrency: settings.vendingReservedConcurrency,
       environment: { ...powertools, TVM_SECRET_ID: momentoSecret.secretId, ...clientIdsEnv },
       logRetention,
       tracing,
@@ -201,9 +199,9 @@ export class TokenVendingMachine extends Construct {
         code: 'authorizer',
         policy,
         description: 'Momento token vending machine: verifies bearer JWTs (Lambda TOKEN authorizer)',
-        memorySize: props.authorizerMemorySize ?? 256,
-        timeout: Duration.seconds(5),
-        reservedConcurrency: props.authorizerReservedConcurrency,
+        memorySize: settings.authorizerMemorySize,
+        timeout: Duration.seconds(AUTHORIZER_TIMEOUT_SECONDS),
+        reservedConcurrency: settings.authorizerReservedConcurrency,
         environment,
         logRetention,
         tracing,
@@ -223,17 +221,14 @@ export class TokenVendingMachine extends Construct {
       policy,
       vendingFunction: vending.fn,
       authorizer: this.authorizer,
-      stageName: props.stageName ?? 'prod',
+      stageName: settings.stageName,
       endpointType: props.endpointType ?? apigw.EndpointType.REGIONAL,
-      throttling: {
-        rateLimit: props.throttling?.rateLimit ?? DEFAULT_STAGE_THROTTLING.rateLimit,
-        burstLimit: props.throttling?.burstLimit ?? DEFAULT_STAGE_THROTTLING.burstLimit,
-      },
+      throttling: settings.throttling,
       tracing,
       logRetention,
-      ensureApiGatewayLogsRole: props.ensureApiGatewayLogsRole ?? true,
-      domain: props.domain,
-      waf: props.waf !== undefined,
+      ensureApiGatewayLogsRole: settings.ensureApiGatewayLogsRole,
+      domain: settings.domain,
+      waf: settings.waf !== undefined,
     });
     this.api = api.api;
     this.accessLogGroup = api.accessLogGroup;
@@ -243,11 +238,11 @@ export class TokenVendingMachine extends Construct {
     this.tokenUrl = api.tokenUrl;
 
     // ── WAF ────────────────────────────────────────────────────────────────────────────────────────────
-    if (props.waf) {
+    if (settings.waf) {
       this.waf = new TvmWebAcl(this, 'WebAcl', {
         stageArn: this.api.deploymentStage.stageArn,
-        ratePer5MinPerIp: props.waf.ratePer5MinPerIp ?? 600,
-        managedCommonRules: props.waf.managedCommonRules ?? true,
+        ratePer5MinPerIp: settings.waf.ratePer5MinPerIp,
+        managedCommonRules: settings.waf.managedCommonRules,
         metricNamePrefix: this.serviceName,
       });
       this.webAcl = this.waf.webAcl;
@@ -275,7 +270,7 @@ export class TokenVendingMachine extends Construct {
       metricsNamespace,
       serviceName: this.serviceName,
       dashboardName: `${this.serviceName.replace(/[^A-Za-z0-9_-]/g, '-')}-${stack.region}`,
-      alarmEmail: props.alarmEmail,
+      alarmEmail: settings.alarmEmail,
       alarmTopic: props.alarmTopic,
       revocation: this.revocationTable !== undefined,
       mintsPerSecond: policy.momento.mintsPerSecond,
@@ -336,23 +331,4 @@ export class TokenVendingMachine extends Construct {
       );
     }
   }
-}
-
-/**
- * What the lookups before a mint may take at most: the revocation GetItem (1 s) and liveGroups' ListUsers +
- * AdminListGroupsForUser pages run at the same time; the latter share one 2 s budget (lambda/live-groups.ts
- * `LIVE_GROUPS_BUDGET_MS`).
- */
-const LOOKUPS_BUDGET_MS = 2000;
-
-/**
- * Timeout of the vending function: long enough for the worst ordinary request — the revocation / live-group
- * lookups, the wait for a mint slot and the governor's calls, two mint attempts (one retry on UNAVAILABLE) and two
- * reads of the key from Secrets Manager, plus a second — so the function answers its own 503 instead of being cut
- * off; at least 10 s, and under API Gateway's 29 s.
- */
-export function vendingTimeoutSeconds(deadlineMs: number): number {
-  const governorMs = MINT_WAIT_MS + GOVERNOR_CALLS * GOVERNOR_CALL_TIMEOUT_MS;
-  const worstMs = LOOKUPS_BUDGET_MS + governorMs + 2 * deadlineMs + 2 * SECRET_READ_TIMEOUT_MS + 1000;
-  return Math.min(28, Math.max(10, Math.ceil(worstMs / 1000)));
 }

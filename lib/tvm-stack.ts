@@ -5,7 +5,7 @@
  */
 import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { policyOf, type ResolvedConfig } from '../config/schema';
+import { deploymentPropsOf, policyOf, type ResolvedConfig } from '../config/schema';
 import { TokenVendingMachine, type TokenVendingMachineProps } from './token-vending-machine';
 import { dashboardUrl } from './console-url';
 
@@ -28,7 +28,8 @@ export class TvmStack extends Stack {
       ...props,
     });
     const tvm = new TokenVendingMachine(this, 'TokenVendingMachine', {
-      ...propsOf(props.config),
+      // Each deployment setting of the file as its construct prop (config/schema.ts, SETTING_PROPS).
+      ...deploymentPropsOf(props.config),
       // The stack's name, not the construct's path-derived default: the standalone app's API, metric dimension and
       // WAF metric names stay the same across upgrades.
       serviceName: this.stackName,
@@ -75,18 +76,4 @@ export class TvmStack extends Stack {
     out('AlarmTopicArn', tvm.alarmTopic.topicArn, 'SNS topic the alarms notify');
     out('DashboardUrl', dashboardUrl(this, tvm.dashboard.dashboardName), 'CloudWatch dashboard of the TVM');
   }
-}
-
-/** The deployment settings of a configuration file as construct props (unset settings keep the construct's defaults). */
-function propsOf(config: ResolvedConfig): Omit<TokenVendingMachineProps, 'config'> {
-  return {
-    throttling: config.throttling,
-    waf: config.waf,
-    tracing: config.tracing,
-    logLevel: config.logLevel,
-    vendingReservedConcurrency: config.reservedConcurrency,
-    authorizerReservedConcurrency: config.authorizerReservedConcurrency,
-    alarmEmail: config.alarmEmail,
-    domain: config.domain,
-  };
 }

@@ -16,6 +16,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { parseArgs } from 'node:util';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { tokenResponseProblems, type TokenPermission, type TokenResponse } from '../client/src/contract';
 import { isLocalMomentoEndpoint } from '../client/src/momento';
 import { decodeDisposableToken } from '../lambda/momento/api-key';
 import { requireSupportedNode } from './node-support';
@@ -329,67 +330,21 @@ export function nodeHttpSend(timeoutMs = 10_000): HttpSend {
     });
 }
 
-/** The `GET /token` success body (README → HTTP contract). */
-export interface TokenBody {
-  readonly authToken: string;
-  readonly expiresAt: number;
-  readonly expiresIn: number;
-  readonly endpoint: string;
-  readonly tokenId?: string;
-  readonly permissions: readonly Permission[];
-}
+/** The `GET /token` success body: the client's contract (client/src/contract.ts). */
+export type TokenBody = TokenResponse;
 
 /** One granted statement as the TVM reports it. */
-export interface Permission {
-  readonly type: string;
-  readonly cache: string;
-  readonly role: string;
-  readonly key?: string;
-  readonly keyPrefix?: string;
-  readonly topic?: string;
-  readonly topicPrefix?: string;
+export type Permission = TokenPermission;
+
+/**
+ * What is wrong with a `GET /token` body (empty when nothing), by the client's contract (`tokenResponseProblems`).
+ * `tokenId` is required when the caller authenticated (cognito, authorizer); open mode has none.
+ */
+export function tokenBodyProblems(body: unknown, mode: AuthMode): string[] {
+  return tokenResponseProblems(body, { requireTokenId: mode !== 'open' });
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
-
-/**
- * What is wrong with a `GET /token` body (empty when nothing): missing or mistyped documented fields. `tokenId` is
- * required when the caller authenticated (cognito, authorizer); open mode has none.
- */
-export function tokenBodyProblems(body: unknown, mode: AuthMode): string[] {
-  if (!isRecord(body)) return ['not a JSON object'];
-  const problems: string[] = [];
-  const need = (name: string, ok: (v: unknown) => boolean, what: string) => {
-    if (!(name in body)) problems.push(`${name} missing`);
-    else if (!ok(body[name])) problems.push(`${name} not ${what}`);
-  };
-  need('authToken', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
-  need('expiresAt', (v) => Number.isInteger(v), 'an integer');
-  need('expiresIn', (v) => Number.isInteger(v) && (v as number) > 0, 'a positive integer');
-  need('endpoint', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
-  need(
-    'permissions',
-    (v) =>
-      Array.isArray(v) &&
-      v.length > 0 &&
-      v.every(
-        (p) =>
-          isRecord(p) &&
-          (p.type === 'cache' || p.type === 'topic') &&
-          typeof p.cache === 'string' &&
-          typeof p.role === 'string' &&
-          ['key', 'keyPrefix', 'topic', 'topicPrefix'].every((k) => optionalString(p[k])),
-      ),
-    'a non-empty list of {type, cache, role}',
-  );
-  if (mode === 'open') {
-    if (!optionalString(body.tokenId)) problems.push('tokenId not a string');
-  } else {
-    need('tokenId', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
-  }
-  return problems;
-}
 
 function parseJson(text: string): unknown {
   try {
@@ -680,8 +635,8 @@ export function isGranted(permissions: readonly Permission[], op: MomentoOp): bo
   return permissions.some((p) => {
     if (p.type !== type || (p.cache !== '*' && p.cache !== op.cache)) return false;
     if (!(opReads(op) ? READS : WRITES)[type].includes(p.role)) return false;
-    const exact = type === 'cache' ? p.key : p.topic;
-    const prefix = type === 'cache' ? p.keyPrefix : p.topicPrefix;
+    const exact = p.type === 'cache' ? p.key : p.topic;
+    const prefix = p.type === 'cache' ? p.keyPrefix : p.topicPrefix;
     if (exact !== undefined) return item === exact;
     if (prefix !== undefined) return item.startsWith(prefix);
     return true;

@@ -98,3 +98,35 @@ export function isTokenPermission(value: unknown): value is TokenPermission {
     ([name, member]) => allowed.has(name) && (name === 'type' || name === 'role' || typeof member === 'string'),
   );
 }
+
+/**
+ * What is wrong with a `GET /token` body (empty when nothing), one line per member: a documented member missing
+ * or mistyped, or a permission that {@link isTokenPermission} refuses. The strict check of a server's answer, for
+ * tests and the smoke test (the client's own parser is lenient with older servers).
+ *
+ * @param options.requireTokenId `tokenId` must be there (a per-user token); otherwise it is optional
+ * @example
+ * const problems = tokenResponseProblems(JSON.parse(text), { requireTokenId: true });
+ */
+export function tokenResponseProblems(body: unknown, options: { readonly requireTokenId?: boolean } = {}): string[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return ['not a JSON object'];
+  const b = body as Record<string, unknown>;
+  const problems: string[] = [];
+  const need = (name: keyof TokenResponse, ok: (v: unknown) => boolean, what: string) => {
+    if (!(name in b)) problems.push(`${name} missing`);
+    else if (!ok(b[name])) problems.push(`${name} not ${what}`);
+  };
+  const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
+  need('authToken', nonEmpty, 'a non-empty string');
+  need('expiresAt', (v) => Number.isInteger(v), 'an integer');
+  need('expiresIn', (v) => Number.isInteger(v) && (v as number) > 0, 'a positive integer');
+  need('endpoint', nonEmpty, 'a non-empty string');
+  need(
+    'permissions',
+    (v) => Array.isArray(v) && v.length > 0 && v.every(isTokenPermission),
+    'a non-empty list of {type, cache, role}',
+  );
+  if (options.requireTokenId) need('tokenId', nonEmpty, 'a non-empty string');
+  else if (b.tokenId !== undefined && typeof b.tokenId !== 'string') problems.push('tokenId not a string');
+  return problems;
+}

@@ -11,6 +11,7 @@
  * Nothing here runs at module scope, and no message ever contains the secret value.
  */
 import { readSecretString, SECRET_READ_TIMEOUT_MS, SecretReadError } from '../../common/secret-reader';
+import { SingleFlightCache } from '../../common/single-flight-cache';
 import { MisconfiguredError, SecretUnavailableError } from '../errors';
 import type { KeySource } from '../types';
 
@@ -66,6 +67,9 @@ function secretValueToKey(secretString: unknown, secretId: string): string {
   return apiKey.trim();
 }
 
+/** The one key of the cache: a key source holds one secret's value. */
+const KEY = 'key';
+
 /** A failed read → the vending function's answer: 503 for passing trouble, 500 with the reason otherwise. */
 function toTvmError(err: SecretReadError): MisconfiguredError | SecretUnavailableError {
   return err.code === 'secret-unavailable'
@@ -98,10 +102,8 @@ export function secretsManagerKeySource(options: SecretsManagerKeySourceOptions)
   if (!secretId) throw new MisconfiguredError('secret-missing', 'No secret id configured for the Momento API key');
   const timeoutMs = options.timeoutMs ?? SECRET_READ_TIMEOUT_MS;
 
-  let cached: string | undefined;
-  let inflight: Promise<string> | undefined;
-  // Bumped by invalidate(): a read that started before it must not repopulate the cache with the old value.
-  let generation = 0;
+  // One entry, kept until invalidate(): a read under way when it is called does not bring the old key back.
+  const cache = new SingleFlightCache<string>();
 
   async function read(): Promise<string> {
     let secretString: string;
@@ -118,24 +120,13 @@ export function secretsManagerKeySource(options: SecretsManagerKeySourceOptions)
 
   return {
     getKey(): Promise<string> {
-      if (cached !== undefined) return Promise.resolve(cached);
-      if (inflight) return inflight;
-      const started = generation;
-      const p = read().then((key) => {
-        if (generation === started) cached = key;
-        return key;
-      });
-      inflight = p;
-      // Clear the single-flight slot either way; errors are not cached.
-      p.finally(() => {
-        if (inflight === p) inflight = undefined;
-      }).catch(() => undefined);
-      return p;
+      const hit = cache.peek(KEY);
+      if (hit) return Promise.resolve(hit.value);
+      // Errors are not cached: the next request reads again.
+      return cache.flight(KEY, read, (key) => ({ value: key, untilMs: Infinity })).then((r) => r.loaded);
     },
     invalidate(): void {
-      generation += 1;
-      cached = undefined;
-      inflight = undefined;
+      cache.invalidate();
     },
   };
 }

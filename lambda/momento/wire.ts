@@ -9,8 +9,8 @@
  * length-delimited fields); the message layout — field numbers and types, listed in {@link FIELDS} — is Momento's
  * `token.proto` / `permissionmessages.proto` (copied to proto/momento/). We do not use the full generated
  * `@bufbuild/protobuf` runtime in the function: at module init it decodes the embedded file descriptors
- * (≈ 16 ms of CPU, docs/measurements.md, M2) for nothing we need. The generated code (./gen, from
- * scripts/gen-protos.sh) is the reference the tests hold this file to, field by field, and the bytes are asserted
+ * (≈ 16 ms of CPU, docs/measurements.md, M2) for nothing we need. The generated code (test/support/momento-gen,
+ * from scripts/gen-protos.sh) is the reference the tests hold this file to, field by field, and the bytes are asserted
  * equal to what `@gomomento/generated-types` (the SDK's google-protobuf types) serializes
  * (test/unit/momento-wire.test.ts).
  *
@@ -26,7 +26,7 @@ import type { Grant } from '../types';
 
 /**
  * Field numbers of the messages we write or read (from Momento's .proto files; the tests check each one against
- * the generated descriptors in ./gen).
+ * the generated descriptors in test/support/momento-gen).
  */
 export const FIELDS = {
   GenerateDisposableTokenRequest: { expires: 1, auth_token: 2, permissions: 3, token_id: 4 },

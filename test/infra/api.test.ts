@@ -1,5 +1,6 @@
 /** The REST API: CORS preflight, problem+json gateway responses, stage throttling and logging. */
 import { Match } from 'aws-cdk-lib/assertions';
+import { corsHeaders, preflightResponse } from '../../lambda/http';
 import { PROBLEM_GATEWAY_RESPONSES, gatewayAllowOrigin, problemResponseBody } from '../../lib/gateway-responses';
 import { MODES, TEST_ENV, onlyResource, resourcesOf, synth } from './helpers';
 
@@ -49,6 +50,32 @@ describe('Construct: TokenVendingMachine — CORS preflight', () => {
     expect(vtl).toContain('#if($origin == "https://app.example.com")');
     expect(vtl).toContain('#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)');
     expect(vtl).not.toContain('http://localhost:5173"'); // the default needs no branch
+  });
+
+  // One source (common/cors.ts), two answerers: the stack's mock and the dev server's preflightResponse must agree.
+  it('the preflight mock sends the headers lambda/http.ts preflightResponse sends (the dev server)', () => {
+    const s = synth(MODES.cognito); // one origin: https://app.example.com
+    const [[, options] = []] = resourcesOf(s.template, 'AWS::ApiGateway::Method').filter(
+      ([, r]) => r.Properties?.HttpMethod === 'OPTIONS',
+    );
+    const integration = options?.Properties?.Integration as {
+      IntegrationResponses: { ResponseParameters: Record<string, string> }[];
+    };
+    const stack = Object.fromEntries(
+      Object.entries(integration.IntegrationResponses[0]!.ResponseParameters).map(([k, v]) => [
+        k.replace('method.response.header.', ''),
+        v.replace(/^'|'$/g, ''),
+      ]),
+    );
+    const origin = 'https://app.example.com';
+    const dev = preflightResponse(origin, new Set([origin])).headers as Record<string, string>;
+    // The function's own CORS headers (Expose-Headers) ride on every answer; a preflight needs only the rest.
+    const { 'Access-Control-Expose-Headers': exposed, ...devPreflight } = dev;
+    expect(stack).toEqual(devPreflight);
+    // ...and the gateway's problem answers expose what the function's answers expose.
+    expect(exposed).toBe(corsHeaders(origin, new Set([origin]))['Access-Control-Expose-Headers']);
+    for (const r of gatewayResponses(s).values())
+      expect(r.ResponseParameters['gatewayresponse.header.Access-Control-Expose-Headers']).toBe(`'${exposed}'`);
   });
 
   it('needs no template with a single origin', () => {

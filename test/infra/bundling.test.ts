@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { policyOf } from '../../config/schema';
+import { SCHEMA_ID_FILE } from '../../config/schema-id';
+import { CONFIG_SCHEMA_ID } from '../../config/sealed';
 import { MODES, resourcesOf, synth, tvmFunctions } from './helpers';
 
 describe('Construct: TokenVendingMachine — bundling', () => {
@@ -40,6 +42,13 @@ describe('Construct: TokenVendingMachine — bundling', () => {
       expect(written).toEqual(JSON.parse(JSON.stringify(policyOf(s.config))));
       for (const key of ['waf', 'alarmEmail', 'throttling', 'tracing', 'logLevel'])
         expect(written).not.toHaveProperty(key);
+      // The vending function checks the seal against the schema id built into it: the one the synth sealed with.
+      if (String(fn.Properties?.Description).includes('mints')) {
+        const seal = JSON.parse(fs.readFileSync(path.join(dir, 'tvm-config.seal.json'), 'utf8')) as { schema: string };
+        expect(seal.schema).toBe(CONFIG_SCHEMA_ID);
+        expect(code).toContain(`"${CONFIG_SCHEMA_ID}"`);
+        expect(code).not.toContain(SCHEMA_ID_FILE);
+      }
       // CommonJS, minified.
       expect(code).toMatch(/module\.exports|exports\./);
       expect(code.split('\n').length).toBeLessThan(50);

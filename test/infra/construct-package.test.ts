@@ -135,11 +135,11 @@ describe('Package: the construct library installed from its tarball into a new C
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('packs only what a user needs: compiled code, declarations, the function bundles, README and CHANGELOG', () => {
+  it('packs only what a user needs: compiled code, declarations, the function bundles, README, CHANGELOG and LICENSE', () => {
     const files = packed.files.map((f) => f.path);
     for (const f of files)
       expect(f).toMatch(
-        /^(package\.json|README\.md|CHANGELOG\.md|dist\/(lib|config|common)\/[\w-]+\.(js|d\.ts)|dist\/functions\/[\w-]+\/index\.js(\.map)?)$/,
+        /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(lib|config|common)\/[\w-]+\.(js|d\.ts)|dist\/config\/schema-id\.json|dist\/functions\/[\w-]+\/index\.js(\.map)?)$/,
       );
     expect(files).toEqual(
       expect.arrayContaining([
@@ -148,6 +148,8 @@ describe('Package: the construct library installed from its tarball into a new C
         'dist/functions/vending/index.js',
         'dist/functions/authorizer/index.js',
         'dist/functions/api-gateway-account/index.js',
+        // The schema id of the sources the package was built from (config/schema-id.ts): it ships no sources.
+        'dist/config/schema-id.json',
         'CHANGELOG.md',
       ]),
     );
@@ -190,6 +192,13 @@ describe('Package: the construct library installed from its tarball into a new C
     ) as { momento: { secret: unknown }; auth: { mode: string } };
     expect(policy.momento.secret).toEqual({ arn: SECRET_ARN });
     expect(policy.auth.mode).toBe('cognito');
+    // Sealed by the installed package with the schema id its vending bundle was built with (no sources to hash).
+    const vendingDir = assetDir(byId('TokensVendingFunction'));
+    const seal = JSON.parse(fs.readFileSync(path.join(vendingDir, 'tvm-config.seal.json'), 'utf8')) as {
+      schema: string;
+    };
+    expect(seal.schema).toMatch(/^[0-9a-f]{16}$/);
+    expect(fs.readFileSync(path.join(vendingDir, 'index.js'), 'utf8')).toContain(`"${seal.schema}"`);
     // The package could not have bundled anything: from where it is installed there is no esbuild and no source.
     expect(() => require.resolve('esbuild', { paths: [installed] })).toThrow();
     expect(fs.existsSync(path.join(installed, 'lambda'))).toBe(false);

@@ -46,16 +46,16 @@ describe('Construct: TokenVendingMachine — props', () => {
       'userPoolFeaturePlan applies only',
       'userPoolRemovalPolicy applies only',
       'authorizerMemorySize applies only',
-      'authorizerMemorySize must be',
-      'vendingMemorySize must be',
-      'stageName may',
+      'authorizerMemorySize: Too small',
+      'vendingMemorySize: Invalid input: expected int',
+      'stageName: may',
       'authorizerReservedConcurrency applies only',
-      'vendingReservedConcurrency must be',
-      'throttling.rateLimit must be',
-      'throttling.burstLimit must be',
-      'waf.ratePer5MinPerIp must be',
-      'alarmEmail must be',
-      'domain.name must be',
+      'vendingReservedConcurrency: Too small',
+      'throttling.rateLimit: Too small',
+      'throttling.burstLimit: Invalid input: expected int',
+      'waf.ratePer5MinPerIp: Too small',
+      'alarmEmail: must be',
+      'domain.name: must be',
       'userPoolClients applies only with userPool',
     ]) {
       expect(err?.message).toContain(fragment);
@@ -104,13 +104,13 @@ describe('Construct: TokenVendingMachine — props', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const { message, problems } = err as ConfigError;
     expect(message).toMatch(
-      /^Invalid TVM configuration \(1 problem\):\n {2}- token\.defaultTtlSeconds: [^\n]+\nInvalid TokenVendingMachine props:\n {2}- alarmEmail must be[^\n]+\n {2}- stageName may/,
+      /^Invalid TVM configuration \(1 problem\):\n {2}- token\.defaultTtlSeconds: [^\n]+\nInvalid TokenVendingMachine props:\n {2}- alarmEmail: must be[^\n]+\n {2}- stageName: may/,
     );
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^token\.defaultTtlSeconds: /);
     expect(problems.slice(1)).toEqual([
-      'alarmEmail must be an email address',
-      'stageName may contain only letters, digits and _',
+      'alarmEmail: must be an email address',
+      'stageName: may contain only letters, digits and _',
     ]);
   });
 

@@ -278,6 +278,30 @@ describe('grpc-transport: resets, GOAWAY, deadlines', () => {
     expect((await statusOf(call(c))).code).toBe(14);
   });
 
+  it('stops taking calls as soon as a GOAWAY arrives, while the call it covers is still running', async () => {
+    // Prepare: a graceful GOAWAY that covers the call in flight, whose answer comes later. The session stays open
+    // until that call ends, so only the GOAWAY handler can tell the connection not to start another stream.
+    const c = open();
+    await call(c);
+    let answer: () => void = () => undefined;
+    behavior = (stream, headers, body) => {
+      stream.session?.goaway(NGHTTP2_NO_ERROR, stream.id ?? 0);
+      answer = () => ok()(stream, headers, body);
+    };
+    const before = received.length;
+    const first = call(c);
+
+    // Act: wait until the GOAWAY has reached the client (the answer is held back meanwhile).
+    for (let i = 0; i < 100 && c.usable; i++) await new Promise((r) => setTimeout(r, 10));
+
+    // Assess: unusable while the covered call still runs; a new call is refused without reaching the server.
+    expect(c.usable).toBe(false);
+    expect((await statusOf(call(c))).code).toBe(14);
+    answer();
+    await expect(first).resolves.toBeDefined();
+    expect(received.length - before).toBe(1);
+  });
+
   it('fails with UNAVAILABLE when the connection drops mid-call', async () => {
     const c = open();
     behavior = () => proxy.destroyAll();

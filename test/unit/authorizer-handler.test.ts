@@ -20,14 +20,42 @@ const ENV_KEYS = [
   'POWERTOOLS_LOG_LEVEL',
 ] as const;
 let savedEnv: Record<string, string | undefined>;
+/** What the handler logged, one line each: the console, and stdout/stderr (the log writer of common/log.ts). */
 let logged: string[];
+/** The streams each line of {@link logged} went to. */
+let streams: string[];
+/** Powertools Logger's envelope of every line (common/log.ts); the tests below compare the entries within it. */
+const ENVELOPE = ['timestamp', 'service', 'sampling_rate', 'xray_trace_id'];
+const entries = () =>
+  logged.map((l) => {
+    const record = JSON.parse(l) as Record<string, unknown>;
+    for (const k of ENVELOPE) {
+      if (k !== 'xray_trace_id') expect(record).toHaveProperty(k);
+      delete record[k];
+    }
+    return record;
+  });
 
 beforeEach(() => {
   savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   for (const k of ENV_KEYS) delete process.env[k];
   logged = [];
+  streams = [];
   for (const m of ['log', 'info', 'warn', 'error'] as const) {
-    jest.spyOn(console, m).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
+    jest.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(' '));
+      streams.push(`console.${m}`);
+    });
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    jest.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
+      for (const l of String(chunk).split('\n')) {
+        if (l.trim() === '') continue;
+        logged.push(l);
+        streams.push(stream);
+      }
+      return true;
+    });
   }
 });
 afterEach(() => {
@@ -64,9 +92,9 @@ describe('Function: authorizer handler (module scope)', () => {
   it('builds the authorizer from its policy file and fails closed with exactly "Unauthorized"', async () => {
     const { handler } = await loadHandler({ config: JSON.stringify(testConfig()) });
     await expect(handler(tokenEvent(undefined))).rejects.toEqual(new Error('Unauthorized'));
-    expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
-      { level: 'WARN', message: 'authorization denied', reason: 'missing-authorization' },
-    ]);
+    expect(entries()).toEqual([{ level: 'WARN', message: 'authorization denied', reason: 'missing-authorization' }]);
+    // Powertools' format and streams, as the vending function logs (common/log.ts).
+    expect(streams).toEqual(['stderr']);
   });
 
   it('honours logLevel ERROR (POWERTOOLS_LOG_LEVEL, set by the stack): routine refusals are not logged', async () => {
@@ -163,7 +191,7 @@ describe('Function: authorizer handler (module scope)', () => {
         );
         // Assess: any message but exactly 'Unauthorized' is API Gateway's authorizer-failure family, not a 401.
         expect(error).toEqual(new Error(AUTHORIZER_UNAVAILABLE_MESSAGE));
-        expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
+        expect(entries()).toEqual([
           {
             level: 'ERROR',
             message: 'authorizer unavailable',
@@ -189,7 +217,7 @@ describe('Function: authorizer handler (module scope)', () => {
           ...stub.env,
         });
         await expect(handler(tokenEvent(`ApiKey ${key}`))).rejects.toEqual(new Error('Unauthorized'));
-        expect(logged.map((l) => JSON.parse(l) as unknown)).toEqual([
+        expect(entries()).toEqual([
           expect.objectContaining({
             level: 'ERROR',
             message: 'authorization denied',

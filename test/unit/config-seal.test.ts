@@ -10,20 +10,21 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { FUNCTION_CONFIG_FILE, sealFileOf } from '../../common/function-config';
 import { sealPolicy } from '../../config/seal';
-import { CONFIG_SCHEMA_FILES, CONFIG_SCHEMA_ID, configDigest, openSealedConfig } from '../../config/sealed';
+import { CONFIG_SCHEMA_ID, configDigest, openSealedConfig } from '../../config/sealed';
+import { CONFIG_SCHEMA_FILES, SCHEMA_ID_FILE, computeSchemaId } from '../../config/schema-id';
 import { policyOf, validateConfig, validatePolicy } from '../../config/schema';
 import defaultConfig from '../../config/tvm.config';
-import { BUNDLE_OPTIONS, ENTRIES } from '../../lib/bundling';
+import { BUNDLE_OPTIONS, ENTRIES, sourceDefines } from '../../lib/bundling';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The policy the construct stages for the default (cognito) config. */
 const cognitoConfig = policyOf(validateConfig(defaultConfig));
 
 /** What CONFIG_SCHEMA_ID must be: SHA-256 over each schema file's name, length and text, first 16 hex digits. */
-function schemaFingerprint(): string {
+function schemaFingerprint(root = ROOT): string {
   const h = createHash('sha256');
-  for (const f of CONFIG_SCHEMA_FILES) {
-    const text = fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\r\n/g, '\n');
+  for (const f of ['config/schema.ts', 'config/auth-schema.ts', 'config/limits.ts']) {
+    const text = fs.readFileSync(path.join(root, f), 'utf8').replace(/\r\n/g, '\n');
     h.update(`${f}\n${Buffer.byteLength(text)}\n${text}`);
   }
   return h.digest('hex').slice(0, 16);
@@ -72,12 +73,25 @@ async function loadVendingHandler(config: string, seal: string | undefined): Pro
 }
 
 describe('Config seal (config/sealed.ts): the vending function runs only with a config this schema validated', () => {
-  it('CONFIG_SCHEMA_ID is the fingerprint of the schema files (update it when they change)', () => {
-    const expected = schemaFingerprint();
-    if (CONFIG_SCHEMA_ID !== expected)
-      throw new Error(
-        `config schema files changed: set CONFIG_SCHEMA_ID in config/sealed.ts to '${expected}' (was '${CONFIG_SCHEMA_ID}')`,
-      );
+  it('CONFIG_SCHEMA_ID is the fingerprint of the schema files, computed from them', () => {
+    expect(CONFIG_SCHEMA_FILES).toEqual(['config/schema.ts', 'config/auth-schema.ts', 'config/limits.ts']);
+    expect(CONFIG_SCHEMA_ID).toMatch(/^[0-9a-f]{16}$/);
+    expect(CONFIG_SCHEMA_ID).toBe(schemaFingerprint());
+    expect(sourceDefines()).toEqual({ TVM_CONFIG_SCHEMA_ID: JSON.stringify(CONFIG_SCHEMA_ID) });
+  });
+
+  it.each(CONFIG_SCHEMA_FILES)('the schema id follows a change of %s', (file) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tvm-schema-id-'));
+    for (const f of CONFIG_SCHEMA_FILES) {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, f), path.join(root, f));
+    }
+    expect(computeSchemaId(root)).toBe(CONFIG_SCHEMA_ID);
+    fs.appendFileSync(path.join(root, file), '\nexport const ADDED = 1;\n');
+    const changed = computeSchemaId(root);
+    expect(changed).not.toBe(CONFIG_SCHEMA_ID);
+    expect(changed).toBe(schemaFingerprint(root));
+    fs.rmSync(root, { recursive: true, force: true });
   });
 
   it('opens what sealPolicy sealed: the validated policy, defaults filled in', () => {
@@ -136,6 +150,7 @@ describe('Config seal (config/sealed.ts): the vending function runs only with a 
       ...BUNDLE_OPTIONS,
       mainFields: [...BUNDLE_OPTIONS.mainFields],
       external: [...BUNDLE_OPTIONS.external],
+      define: sourceDefines(),
       entryPoints: [ENTRIES.vending],
       write: false,
       sourcemap: false,
@@ -146,5 +161,8 @@ describe('Config seal (config/sealed.ts): the vending function runs only with a 
     expect(inputs.filter((f) => /node_modules\/zod\/|config\/schema\.ts/.test(f))).toEqual([]);
     const code = result.outputFiles[0]!.text;
     expect(code).toContain(CONFIG_SCHEMA_ID);
+    // The id is a constant of the bundle: the code computing it from the schema files (not in the asset) is gone.
+    expect(code).not.toContain(SCHEMA_ID_FILE);
+    expect(code).not.toContain('config/auth-schema.ts');
   }, 30_000);
 });

@@ -5,8 +5,8 @@ import { permission_messages as pm } from '@gomomento/generated-types/dist/permi
 import { token } from '@gomomento/generated-types/dist/token';
 import { create, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { decodePermissions } from '../../dev/fake-momento/server';
-import * as genPm from '../../lambda/momento/gen/permissionmessages_pb';
-import * as genToken from '../../lambda/momento/gen/token_pb';
+import * as genPm from '../support/momento-gen/permissionmessages_pb';
+import * as genToken from '../support/momento-gen/token_pb';
 import { decodeTokenReply, encodeTokenRequest, FIELDS, toPermissions } from '../../lambda/momento/wire';
 import type { Grant } from '../../lambda/types';
 

@@ -5,7 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROBLEMS, type ProblemCode } from '../../common/problems';
-import { BadRequestError, MisconfiguredError, MomentoError, type MomentoFailure } from '../../lambda/errors';
+import {
+  BadRequestError,
+  MisconfiguredError,
+  MomentoError,
+  SecretUnavailableError,
+  TvmError,
+  type MomentoFailure,
+} from '../../lambda/errors';
+import { GroupsLookupError } from '../../lambda/live-groups';
+import { RevocationCheckError } from '../../lambda/revocation';
 import { errorResponse } from '../../lambda/http';
 import { PROBLEM_GATEWAY_RESPONSES } from '../../lib/gateway-responses';
 
@@ -101,5 +110,30 @@ describe('Constant: PROBLEMS (the one table of problem codes)', () => {
     expect(misconfigured.statusCode).toBe(500);
     expect(JSON.parse(misconfigured.body)).toMatchObject({ title: 'Internal Server Error', code: 'secret-empty' });
     expect(misconfigured.body).not.toContain('arn:');
+  });
+
+  // Retry-After has one home: a fixed number lives in the table only, and the error classes take it from there.
+  it.each<[string, TvmError]>([
+    ['SecretUnavailableError', new SecretUnavailableError('operator detail')],
+    ['RevocationCheckError', new RevocationCheckError()],
+    ['GroupsLookupError', new GroupsLookupError()],
+    ...(['throttled', 'unavailable', 'timeout'] as const).map((f): [string, TvmError] => [
+      `MomentoError ${f}`,
+      new MomentoError(f, undefined),
+    ]),
+  ])('%s answers the Retry-After of its code in the table', (_name, err) => {
+    const p = PROBLEMS[err.code];
+    expect('retryAfterSeconds' in p).toBe(true);
+    const fixed = (p as { retryAfterSeconds: number }).retryAfterSeconds;
+    expect(err.retryAfterSeconds).toBe(fixed);
+    expect(errorResponse(err, {}, 'r').headers?.['Retry-After']).toBe(String(fixed));
+  });
+
+  it('a computed Retry-After (backlog, caller wait) is passed by the thrower; its code has no fixed one', () => {
+    for (const code of ['mint-budget-exhausted', 'caller-rate-limited'] as const) {
+      expect(PROBLEMS[code]).not.toHaveProperty('retryAfterSeconds');
+      const res = errorResponse(new TvmError(code, 'wait', { retryAfterSeconds: 7 }), {}, 'r');
+      expect(res.headers?.['Retry-After']).toBe('7');
+    }
   });
 });

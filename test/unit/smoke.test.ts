@@ -1,5 +1,6 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { tokenResponseProblems } from '../../client/src/contract';
 import { decodeDisposableToken, encodeDisposableToken } from '../../lambda/momento/api-key';
 import {
   chooseMomentoOps,
@@ -170,6 +171,17 @@ describe('Function: tokenBodyProblems', () => {
 
   it('refuses what is not an object', () => {
     expect(tokenBodyProblems([good], 'open')).toEqual(['not a JSON object']);
+  });
+
+  // One contract (client/src/contract.ts): the smoke test refuses exactly what the client's contract refuses.
+  it.each([
+    ['a role the contract does not know', { ...good, permissions: [{ type: 'cache', cache: 'app', role: 'admin' }] }],
+    ['a topic role on a cache', { ...good, permissions: [{ type: 'cache', cache: 'app', role: 'subscribeonly' }] }],
+    ['a member the contract does not name', { ...good, permissions: [{ ...good.permissions[0], ttl: 5 }] }],
+    ['a topic selector on a cache', { ...good, permissions: [{ ...good.permissions[0], topic: 'chat' }] }],
+  ])('judges by the client contract: %s', (_name, body) => {
+    expect(tokenBodyProblems(body, 'cognito')).toEqual(tokenResponseProblems(body, { requireTokenId: true }));
+    expect(tokenBodyProblems(body, 'cognito')).toEqual(['permissions not a non-empty list of {type, cache, role}']);
   });
 });
 

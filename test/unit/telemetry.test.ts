@@ -1,8 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { jsonTelemetry, type IssuanceEvent, type Telemetry } from '../../lambda/telemetry';
-
-type Line = { stream: 'stdout' | 'stderr'; record: Record<string, unknown> };
+import { captureLines, normalized, type Line } from '../support/powertools-oracle';
 
 /** Runs `record` (or `note`) through `jsonTelemetry` and returns its lines, parsed. */
 function ours(act: (t: Telemetry) => void, env: Record<string, string | undefined> = {}): Line[] {
@@ -27,16 +26,7 @@ function ours(act: (t: Telemetry) => void, env: Record<string, string | undefine
  * the cold-path change), run for real, its stdout and stderr captured.
  */
 function powertools(act: (t: Telemetry) => void): Line[] {
-  const lines: Line[] = [];
-  const capture = (stream: 'stdout' | 'stderr') =>
-    jest.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
-      for (const l of String(chunk).split('\n'))
-        if (l.trim() !== '') lines.push({ stream, record: JSON.parse(l) as Record<string, unknown> });
-      return true;
-    });
-  const out = capture('stdout');
-  const err = capture('stderr');
-  try {
+  return captureLines(() => {
     const logger = new Logger({ serviceName: 'tvm-test' });
     const metrics = new Metrics({ serviceName: 'tvm-test', namespace: 'TvmTest' });
     act({
@@ -73,27 +63,6 @@ function powertools(act: (t: Telemetry) => void): Line[] {
         metrics.publishStoredMetrics();
       },
     });
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return lines;
-}
-
-/** Times differ between two runs: compare their shape (ISO timestamp, epoch ms) instead. */
-function normalized(lines: Line[]): Line[] {
-  return lines.map(({ stream, record }) => {
-    const r = structuredClone(record);
-    if (typeof r.timestamp === 'string') {
-      expect(r.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      r.timestamp = 'T';
-    }
-    const aws = r._aws as { Timestamp?: unknown } | undefined;
-    if (aws) {
-      expect(typeof aws.Timestamp).toBe('number');
-      aws.Timestamp = 0;
-    }
-    return { stream, record: r };
   });
 }
 

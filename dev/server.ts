@@ -1,10 +1,10 @@
 /**
  * `npm run dev`: the vending code on http://localhost:8787/token and the demo page on http://localhost:8080/.
  *
- * Builds API Gateway REST proxy events from real HTTP requests, answers CORS preflights as the stack's API
- * Gateway does, and emulates each auth mode: open; cognito (ID tokens verified against the configured pool's
- * JWKS, or a local issuer offline); authorizer (the real authorizer code, against a local issuer offline).
- * Without MOMENTO_API_KEY it mints from the embedded fake Momento service — tokens for local development only.
+ * The vending code sits behind an emulated API Gateway (dev/api-gateway.ts: proxy events, preflights, each auth
+ * mode's authorizer, the gateway responses); this file wires it to the minter, revocation, local sign-in and the
+ * demo page, and holds the command line. Without MOMENTO_API_KEY it mints from the embedded fake Momento service —
+ * tokens for local development only.
  *
  * Both servers answer only requests whose `Host` is this machine (localhost, 127.0.0.1, [::1]) at their own port
  * (dev/host-guard.ts). `GET /dev/login` (local sign-in) is off when a real MOMENTO_API_KEY is set, unless
@@ -13,22 +13,21 @@
  * Usage: npm run dev -- [--config <file>] [--port 8787] [--demo-port 8080 | --no-demo] [--local-auth]
  *                       [--allow-dev-login] [--mints-per-second <n>]
  */
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { validateConfig, type ResolvedConfig } from '../config/schema';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from '../lib/load-config';
-import { problemBody, problemOf, type ProblemCode } from '../common/problems';
-import { CORS_EXPOSE_HEADERS, corsHeaders, preflightResponse, problemResponse } from '../lambda/http';
+import { corsHeaders, problemResponse } from '../lambda/http';
 import type { IssuanceEvent, Telemetry } from '../lambda/telemetry';
 import type { Minter } from '../lambda/types';
 import { createVendHandler, headerOf } from '../lambda/vend';
+import { createApiGateway, createAuthEmulator, send } from './api-gateway';
 import { startDemoServer } from './demo-server';
 import { refuseForeignHost } from './host-guard';
-import { createLocalIssuer, type LocalIssuer } from './local-issuer';
+import type { LocalIssuer } from './local-issuer';
 import { startDevRevocation } from './revocation';
 import type { LocalDataPlane } from './local-momento';
 import { parseApiKey } from '../lambda/momento/api-key';
@@ -148,187 +147,6 @@ async function createMinter(config: ResolvedConfig, options: DevServerOptions) {
   };
 }
 
-/** Verifies an `Authorization` value the way the deployed API Gateway would, producing requestContext.authorizer. */
-type AuthEmulator = (
-  authorization: string | undefined,
-  methodArn: string,
-) => Promise<Record<string, unknown> | 'unauthorized' | 'authorizer-unavailable' | null>;
-
-async function createAuthEmulator(
-  config: ResolvedConfig,
-  localAuth: boolean,
-  log: (line: string) => void,
-): Promise<{ emulate: AuthEmulator; issuer?: LocalIssuer; audience?: string }> {
-  const auth = config.auth;
-  if (auth.mode === 'open') return { emulate: async () => null };
-  const { JwtVerifier, CognitoJwtVerifier } = await import('aws-jwt-verify');
-  if (auth.mode === 'cognito') {
-    const useReal = auth.existingUserPool !== undefined && !localAuth;
-    const issuer = useReal ? undefined : createLocalIssuer('https://local-issuer.tvm.localhost/cognito');
-    const audience = 'tvm-dev-client';
-    let verify: (token: string) => Promise<unknown>;
-    if (issuer) {
-      const local = JwtVerifier.create({
-        issuer: issuer.issuer,
-        audience,
-        jwksUri: `${issuer.issuer}/.well-known/jwks.json`,
-      });
-      local.cacheJwks(issuer.jwks);
-      verify = (token) => local.verify(token);
-    } else {
-      const pool = CognitoJwtVerifier.create({
-        userPoolId: auth.existingUserPool!.userPoolId,
-        tokenUse: 'id',
-        clientId: auth.existingUserPool!.clientIds,
-      });
-      verify = (token) => pool.verify(token);
-    }
-    return {
-      issuer,
-      audience,
-      emulate: async (authorization) => {
-        // Exactly the documented form, `Authorization: <ID token>` (docs/decisions.md: whether API Gateway also
-        // takes "Bearer <ID token>" is not documented, so neither the docs nor the dev server rely on it).
-        const token = authorization?.trim();
-        if (!token) return 'unauthorized';
-        try {
-          const payload = (await verify(token)) as Record<string, unknown>;
-          // API Gateway hands claims to the function as strings; groups as "a,b".
-          const claims = Object.fromEntries(
-            Object.entries(payload).map(([k, v]) => [
-              k,
-              Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v),
-            ]),
-          );
-          return { claims };
-        } catch {
-          return 'unauthorized';
-        }
-      },
-    };
-  }
-  // Authorizer mode: the real authorizer code; offline its issuer is replaced by a local one.
-  const issuer = createLocalIssuer('https://local-issuer.tvm.localhost/oidc');
-  const localConfig = {
-    ...auth,
-    issuer: issuer.issuer,
-    jwksUri: `${issuer.issuer}/.well-known/jwks.json`,
-    algorithms: ['RS256' as const],
-  };
-  const [{ createAuthorizer }, { createJwtVerifier }, { createApiKeyStore }, { readSecretString }] = await Promise.all([
-    import('../authorizers/authorizer'),
-    import('../authorizers/verify'),
-    import('../authorizers/api-keys'),
-    import('../common/secret-reader'),
-  ]);
-  const verifier = createJwtVerifier(localConfig);
-  verifier.cacheJwks(issuer.jwks);
-  // With auth.apiKeys the key table comes from Secrets Manager as in the stack (the AWS credentials, region and
-  // AWS_ENDPOINT_URL_SECRETS_MANAGER of the environment); the secret is TVM_API_KEYS_SECRET_ID or the configured
-  // name/ARN. A secret the stack creates has no name before deploy: without TVM_API_KEYS_SECRET_ID, keys are refused.
-  const ref = auth.apiKeys?.secret;
-  const keysSecretId =
-    ref && (process.env.TVM_API_KEYS_SECRET_ID || ('name' in ref ? ref.name : 'arn' in ref ? ref.arn : undefined));
-  const apiKeyStore = keysSecretId ? createApiKeyStore(() => readSecretString(keysSecretId)) : undefined;
-  const authorize = createAuthorizer({
-    auth: localConfig,
-    verifier,
-    apiKeyStore,
-    // Operator reasons only (JWKS, key table): never caller input, never a credential.
-    log: (e) => {
-      if (e.level === 'ERROR')
-        log(`${new Date().toISOString()} authorizer: ${e.message} ${e.reason} (${e.detail ?? ''})`);
-    },
-  });
-  return {
-    issuer,
-    audience: auth.audience[0],
-    emulate: async (authorization, methodArn) => {
-      try {
-        const result = await authorize({ type: 'TOKEN', authorizationToken: authorization ?? '', methodArn });
-        return { principalId: result.principalId, ...result.context };
-      } catch (err) {
-        // As API Gateway: exactly "Unauthorized" is a 401; any other error, its authorizer-failure response (503).
-        return err instanceof Error && err.message === 'Unauthorized' ? 'unauthorized' : 'authorizer-unavailable';
-      }
-    },
-  };
-}
-
-/**
- * The API Gateway REST proxy event for a request (exported for tests). Null-prototype maps: a parameter named
- * `__proto__` or `constructor` is an unknown parameter (400), not a property of `Object.prototype` (a 500).
- */
-export function toEvent(
-  req: Pick<http.IncomingMessage, 'headers' | 'method' | 'socket'>,
-  url: URL,
-  authorizer: Record<string, unknown> | null,
-): APIGatewayProxyEvent {
-  const headers: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-  const multi: Record<string, string[]> = Object.create(null);
-  for (const [k, v] of url.searchParams) (multi[k] ??= []).push(v);
-  const hasQuery = Object.keys(multi).length > 0;
-  return {
-    resource: '/token',
-    path: url.pathname,
-    httpMethod: req.method ?? 'GET',
-    headers,
-    multiValueHeaders: {},
-    queryStringParameters: hasQuery
-      ? Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1]!]))
-      : null,
-    multiValueQueryStringParameters: hasQuery ? multi : null,
-    pathParameters: null,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer,
-      protocol: 'HTTP/1.1',
-      httpMethod: req.method ?? 'GET',
-      identity: {
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? null,
-      } as APIGatewayProxyEvent['requestContext']['identity'],
-      path: url.pathname,
-      stage: 'local',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'local',
-      resourcePath: '/token',
-    },
-  };
-}
-
-function send(res: http.ServerResponse, result: APIGatewayProxyResult): void {
-  res.writeHead(result.statusCode, result.headers as http.OutgoingHttpHeaders);
-  res.end(result.body);
-}
-
-/**
- * A gateway response as the deployed stack answers it (lib/gateway-responses.ts): the same status, title,
- * detail and fields, a request id, and the same headers (problem+json, no-store, `Vary: Origin`,
- * `Access-Control-Expose-Headers`), with `Access-Control-Allow-Origin` for allowed origins.
- */
-function gatewayProblem(code: ProblemCode, cors: Record<string, string>): APIGatewayProxyResult {
-  const problem = problemOf(code);
-  const headers: Record<string, string> = {
-    ...cors,
-    'Access-Control-Expose-Headers': CORS_EXPOSE_HEADERS,
-    'Content-Type': 'application/problem+json',
-    'Cache-Control': 'no-store',
-  };
-  if (problem.retryAfterSeconds !== undefined) headers['Retry-After'] = String(problem.retryAfterSeconds);
-  return {
-    statusCode: problem.status!,
-    headers,
-    body: JSON.stringify(problemBody(code, problem.detail, randomUUID())),
-  };
-}
-
 /** One readable line per request: who, what was granted, how — never the token. */
 function devTelemetry(log: (line: string) => void): Telemetry {
   return {
@@ -352,6 +170,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const local = await startDevRevocation(config, log);
   const handler = createVendHandler({ config, minter, telemetry: devTelemetry(log), revocation: local?.revocation });
   const allowOrigins = new Set(config.cors.allowOrigins);
+  const gateway = createApiGateway({ handler, emulate, allowOrigins, log });
   // Local sign-in mints any identity on request: with a real key that means real tokens for anyone who can reach
   // the port, so it needs the explicit flag then.
   const devLogin = issuer !== undefined && (fake || options.allowDevLogin === true);
@@ -399,32 +218,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         log(`${new Date().toISOString()} 200 /dev/login ${shown(user)} groups=${shown(groups.join('+')) || '—'}`);
         return;
       }
-      if (url.pathname !== '/token') {
-        // What the stack's RouteNotFound gateway response answers.
-        send(res, gatewayProblem('not-found', cors));
-        return;
-      }
-      if (req.method === 'OPTIONS') {
-        send(res, preflightResponse(origin, allowOrigins));
-        return;
-      }
-      const authorizer = await emulate(
-        headerOf(req.headers as Record<string, string>, 'authorization'),
-        'arn:aws:execute-api:local:000000000000:local/local/GET/token',
-      );
-      if (authorizer === 'unauthorized') {
-        // What the stack's Unauthorized gateway response answers, CORS headers included.
-        send(res, gatewayProblem('unauthorized', cors));
-        log(`${new Date().toISOString()} 401 unauthorized (gateway)`);
-        return;
-      }
-      if (authorizer === 'authorizer-unavailable') {
-        // What the stack's AuthorizerFailure / AuthorizerConfigurationError gateway responses answer.
-        send(res, gatewayProblem('authorizer-unavailable', cors));
-        log(`${new Date().toISOString()} 503 authorizer-unavailable (gateway)`);
-        return;
-      }
-      send(res, await handler(toEvent(req, url, authorizer)));
+      await gateway(req, res, { url, origin, cors });
     })().catch((err: unknown) => {
       log(`dev server error: ${err instanceof Error ? err.name : typeof err}`);
       send(res, problemResponse('internal', 'dev server error', cors));

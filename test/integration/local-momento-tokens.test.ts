@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { permission_messages as P } from '@gomomento/generated-types/dist/permissionmessages';
 import { isLocalMomentoEndpoint, momentoCredentialsFor } from '../../client/src/momento';
 import { createTokenIssuer, grantAllows, grantsFromPermissions, type LocalGrant } from '../../dev/local-momento';
-import { nodeSdkCredentials } from '../../scripts/smoke';
+import { nodeSdkCredentials } from '../../scripts/smoke/momento-checks';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 

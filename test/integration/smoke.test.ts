@@ -10,7 +10,9 @@ import authorizerConfig from '../../config/examples/authorizer.config';
 import cognitoConfig from '../../config/tvm.config';
 import openConfig from '../../config/examples/open.config';
 import { startDevServer, type DevServer } from '../../dev/server';
-import { describeOp, isGranted, nodeHttpSend, run, type MomentoOps } from '../../scripts/smoke';
+import { nodeHttpSend } from '../../scripts/smoke/http-checks';
+import { describeOp, isGranted, type MomentoOps } from '../../scripts/smoke/momento-checks';
+import { run } from '../../scripts/smoke/run';
 import { restoreEnv } from '../support/env';
 
 const ORIGIN = 'http://localhost:5173';

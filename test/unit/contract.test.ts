@@ -71,7 +71,7 @@ describe('Contract: GET /token', () => {
     expect(parsed).toEqual(body);
     expect(parsed?.permissions).toEqual(minted[0]?.grants);
     expect((body.permissions as unknown[]).every(contract.isTokenPermission)).toBe(true);
-    // The strict check the smoke test applies to a deployed TVM (scripts/smoke.ts) accepts it as well.
+    // The strict check the smoke test applies to a deployed TVM (scripts/smoke/http-checks.ts) accepts it as well.
     expect(contract.tokenResponseProblems(body, { requireTokenId: group !== 'readers' })).toEqual([]);
     // The reader tier is shared (one token for all readers): no per-user tokenId.
     const fields = ['authToken', 'endpoint', 'expiresAt', 'expiresIn', 'permissions'];

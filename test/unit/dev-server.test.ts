@@ -10,9 +10,9 @@ import {
   momentoKeyProblem,
   parseDevArgs,
   startupNotes,
-  toEvent,
   type DevServer,
 } from '../../dev/server';
+import { toEvent } from '../../dev/api-gateway';
 import { MIN_NODE_MAJOR, nodeSupport, requireSupportedNode } from '../../scripts/node-support';
 import packageJson from '../../package.json';
 import { createVendHandler } from '../../lambda/vend';
@@ -20,7 +20,7 @@ import { createVendHandler } from '../../lambda/vend';
 const request = (headers: Record<string, string> = {}) =>
   ({ headers, method: 'GET', socket: { remoteAddress: '127.0.0.1' } }) as unknown as IncomingMessage;
 
-describe('Function: toEvent (dev server)', () => {
+describe('Function: toEvent (dev API Gateway)', () => {
   it('builds the REST proxy event API Gateway would: repeated parameters, last value wins in the single map', () => {
     const event = toEvent(
       request({ origin: 'http://localhost:8080' }),

@@ -2,24 +2,19 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { tokenResponseProblems } from '../../client/src/contract';
 import { decodeDisposableToken, encodeDisposableToken } from '../../lambda/momento/api-key';
+import { parseSmokeArgs, resolveCredential, UsageError } from '../../scripts/smoke/cli';
+import { notFoundUrl, tokenBodyProblems, type Permission } from '../../scripts/smoke/http-checks';
 import {
   chooseMomentoOps,
   describeOp,
-  formatTable,
   isGranted,
-  notFoundUrl,
-  parseSmokeArgs,
-  readStack,
-  redact,
-  resolveCredential,
   runMomentoChecks,
-  tokenBodyProblems,
-  UsageError,
   type MomentoOp,
   type MomentoOps,
   type MomentoOutcome,
-  type Permission,
-} from '../../scripts/smoke';
+} from '../../scripts/smoke/momento-checks';
+import { formatTable, redact } from '../../scripts/smoke/report';
+import { readStack } from '../../scripts/smoke/stack';
 
 describe('Function: parseSmokeArgs', () => {
   it('reads a stack command line', () => {

@@ -95,8 +95,9 @@ const cognitoAuth = z.strictObject({
   /**
    * Read the user's current groups from Cognito (`AdminListGroupsForUser`) instead of trusting the ID token's
    * `cognito:groups`, so removing a user from a group changes their next Momento token within `cacheSeconds`
-   * (not at ID token expiry). Costs one Cognito call per user per `cacheSeconds` per container; Cognito's
-   * quota for that call is shared by the account (see README → Revocation). @default off
+   * (not at ID token expiry). The user is found by `sub` (`ListUsers`), then `AdminListGroupsForUser`: two Cognito
+   * calls per user per `cacheSeconds` per container, from quotas the account shares (docs/operations.md →
+   * Revocation). @default off
    */
   liveGroups: z.optional(
     z.strictObject({

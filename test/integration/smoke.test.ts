@@ -146,8 +146,9 @@ describe('Smoke test against the dev server: open mode', () => {
   });
 
   it('with --momento runs the chosen operations (a fake Momento enforcing the tier; live Momento is unverified offline)', async () => {
-    // The dev server's tokens come from a fake token service: they do not work against Momento, so a fake runs the
-    // operations here. Live use is unverified offline.
+    // The operations are injected here to pin which ones --momento runs and how a refusal is reported; the same
+    // run against the dev server's local Momento data plane is test/integration/local-momento-smoke.test.ts.
+    // Live Momento is unverified offline.
     const calls: string[] = [];
     // What the token would really allow: the open example's tier, as Momento would enforce it.
     const enforced = openConfig.tiers[0]!.permissions;

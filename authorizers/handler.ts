@@ -1,22 +1,22 @@
 /**
  * Lambda entry point of the authorizer (API Gateway REST `TOKEN` authorizer on `Authorization`).
  *
- * Everything is built once at module scope (cold start): the validated config, the JWT verifier (the JWKS is
- * fetched on the first token and cached), and, when API keys are on, a lazy reader of their secret (Secrets
- * Manager's GetSecretValue, read on the first `ApiKey` request).
- * A wrong or missing config fails here, loudly, before any request is answered.
+ * Everything is built once at module scope (cold start): the policy, the JWT verifier (the JWKS is fetched on the
+ * first token and cached), and, when API keys are on, a lazy reader of their secret (Secrets Manager's
+ * GetSecretValue, read on the first `ApiKey` request).
+ * A missing, unsealed, changed or foreign config fails here, loudly, before any request is answered.
  */
-import { validateAuthConfig } from '../config/auth-schema';
-import { readFunctionConfig } from '../common/function-config';
+import { readSealedFunctionConfig } from '../common/function-config';
+import { openSealedConfig } from '../config/sealed';
 import { readSecretString } from '../common/secret-reader';
 import { createApiKeyStore, type ApiKeyStore } from './api-keys';
 import { createAuthorizer, jsonLog } from './authorizer';
 
-// The policy the construct staged next to this bundle (common/function-config.ts). The whole policy was validated
-// at synth (and is by the vending function at its cold start); here its `auth` section is validated again with
-// the same schema — the part this function uses — which keeps the rest of the schema out of this bundle's cold
-// start.
-const validated = validateAuthConfig((readFunctionConfig(__dirname) as { auth?: unknown } | null)?.auth);
+// The policy the construct validated, sealed and staged next to this bundle (common/function-config.ts), opened as
+// the vending function opens it (config/sealed.ts): the seal says this schema validated exactly this text, so the
+// authorizer carries no schema code on its cold start (docs/decisions.md, D33).
+const staged = readSealedFunctionConfig(__dirname);
+const validated = openSealedConfig(staged.text, staged.seal).auth;
 if (validated.mode !== 'authorizer') {
   throw new Error(
     `The authorizer function needs auth.mode "authorizer", but the configuration says "${validated.mode}"`,

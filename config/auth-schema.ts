@@ -1,9 +1,8 @@
 /**
- * The `auth` part of the configuration schema. Its own module so the authorizer function can validate its
- * section at cold start without building (or bundling) the rest of the schema; config/schema.ts composes it.
+ * The `auth` part of the configuration schema; config/schema.ts composes it. Neither function bundles it: both
+ * open the policy the construct validated and sealed (config/sealed.ts).
  */
 import * as z from 'zod/mini';
-import { parseConfig } from './parse';
 
 /**
  * A customer managed KMS key that encrypts an imported secret (the function then gets `kms:Decrypt` on it, only
@@ -141,8 +140,3 @@ export const authSchema = z.discriminatedUnion('mode', [openAuth, cognitoAuth, a
 
 /** The validated `auth` section. */
 export type AuthConfig = z.output<typeof authSchema>;
-
-/** Validates only the `auth` section (the authorizer's cold start); the whole file was validated at synth. */
-export function validateAuthConfig(input: unknown): AuthConfig {
-  return parseConfig(authSchema, input, ['auth']);
-}

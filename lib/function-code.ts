@@ -57,8 +57,7 @@ class StageFunction implements ILocalBundling {
     for (const file of ['index.js', 'index.js.map'])
       if (fs.existsSync(path.join(from, file))) fs.copyFileSync(path.join(from, file), path.join(outputDir, file));
     if (this.policy !== undefined) {
-      // The vending function checks the seal at cold start instead of re-validating with zod; the authorizer
-      // re-validates its auth section and ignores the seal.
+      // Both functions check the seal at cold start instead of re-validating with zod (config/sealed.ts).
       fs.writeFileSync(path.join(outputDir, FUNCTION_CONFIG_FILE), this.policy.text);
       fs.writeFileSync(path.join(outputDir, sealFileOf(FUNCTION_CONFIG_FILE)), this.policy.seal);
     }

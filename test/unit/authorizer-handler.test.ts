@@ -4,6 +4,10 @@ import * as path from 'node:path';
 import { generateApiKey } from '../../authorizers/api-keys';
 import { AUTHORIZER_UNAVAILABLE_MESSAGE } from '../../authorizers/identity';
 import type { handler as Handler } from '../../authorizers/handler';
+import { sealPolicy } from '../../config/seal';
+import { sealFileOf } from '../../common/function-config';
+import cognitoConfig from '../../config/tvm.config';
+import { policyOf, validateConfig } from '../../config/schema';
 import { startSecretsManagerStub, type SecretsManagerStub } from '../support/secrets-manager-stub';
 import { testConfig, tokenEvent, rs256 } from './authorizer-fixtures';
 
@@ -71,15 +75,18 @@ afterAll(() => fs.rmSync(configDir, { recursive: true, force: true }));
 let configFiles = 0;
 
 /**
- * Loads authorizers/handler.ts afresh (module scope runs again) with the given environment and, as `config`, the
- * text of its policy file (common/function-config.ts; TVM_CONFIG_FILE points at it), or no file at all.
+ * Loads authorizers/handler.ts afresh (module scope runs again) with the given environment and a policy file
+ * (common/function-config.ts; TVM_CONFIG_FILE points at it): `policy` validated and sealed as the construct stages
+ * it (config/seal.ts), or a raw `text` with the given `seal` (none when undefined), or no file at all.
  */
 async function loadHandler(
-  env: Partial<Record<(typeof ENV_KEYS)[number], string>> & { config?: string },
+  env: Partial<Record<(typeof ENV_KEYS)[number], string>> & { policy?: unknown; text?: string; seal?: string },
 ): Promise<HandlerModule> {
-  const { config, ...vars } = env;
+  const { policy, text, seal, ...vars } = env;
   const file = path.join(configDir, `config-${++configFiles}.json`);
-  if (config !== undefined) fs.writeFileSync(file, config);
+  const staged = policy !== undefined ? sealPolicy(policy) : { text, seal };
+  if (staged.text !== undefined) fs.writeFileSync(file, staged.text);
+  if (staged.seal !== undefined) fs.writeFileSync(sealFileOf(file), staged.seal);
   Object.assign(process.env, { ...vars, TVM_CONFIG_FILE: file });
   let mod: HandlerModule | undefined;
   await jest.isolateModulesAsync(async () => {
@@ -90,7 +97,7 @@ async function loadHandler(
 
 describe('Function: authorizer handler (module scope)', () => {
   it('builds the authorizer from its policy file and fails closed with exactly "Unauthorized"', async () => {
-    const { handler } = await loadHandler({ config: JSON.stringify(testConfig()) });
+    const { handler } = await loadHandler({ policy: testConfig() });
     await expect(handler(tokenEvent(undefined))).rejects.toEqual(new Error('Unauthorized'));
     expect(entries()).toEqual([{ level: 'WARN', message: 'authorization denied', reason: 'missing-authorization' }]);
     // Powertools' format and streams, as the vending function logs (common/log.ts).
@@ -98,7 +105,7 @@ describe('Function: authorizer handler (module scope)', () => {
   });
 
   it('honours logLevel ERROR (POWERTOOLS_LOG_LEVEL, set by the stack): routine refusals are not logged', async () => {
-    const { handler } = await loadHandler({ config: JSON.stringify(testConfig()), POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    const { handler } = await loadHandler({ policy: testConfig(), POWERTOOLS_LOG_LEVEL: 'ERROR' });
     await expect(handler(tokenEvent('Basic abc'))).rejects.toEqual(new Error('Unauthorized'));
     expect(logged).toEqual([]);
   });
@@ -106,7 +113,7 @@ describe('Function: authorizer handler (module scope)', () => {
   it('fetches the JWKS lazily and refuses (ERROR log, no token) when the issuer is unreachable', async () => {
     // 127.0.0.1:9 (discard) refuses connections at once: no network, no wait.
     const { handler } = await loadHandler({
-      config: JSON.stringify(testConfig({ jwksUri: 'https://127.0.0.1:9/jwks.json' })),
+      policy: testConfig({ jwksUri: 'https://127.0.0.1:9/jwks.json' }),
     });
     const token = rs256();
     await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toEqual(new Error('Unauthorized'));
@@ -116,22 +123,29 @@ describe('Function: authorizer handler (module scope)', () => {
     expect(logged[0]).not.toContain(token.split('.')[1]!);
   });
 
+  const sealed = sealPolicy(testConfig());
+  const widened = sealed.text.replace('"https://', '"http://');
   it.each([
     ['the policy file is missing', {}, /has no configuration: cannot read .*config-\d+\.json/],
-    ['the policy file is not JSON', { config: '{' }, /config-\d+\.json is not JSON/],
+    ['the policy has no seal', { text: sealed.text }, /The configuration has no seal/],
     [
-      'the auth section is invalid',
-      { config: JSON.stringify(testConfig({ issuer: 'http://idp.example.com/' })) },
-      /Invalid TVM configuration[\s\S]*auth\.issuer: must be an https URL/,
+      'the policy was changed after it was sealed (an issuer edited to http)',
+      { text: widened, seal: sealed.seal },
+      /is not the one that was validated/,
+    ],
+    [
+      'the seal is from another schema',
+      { text: sealed.text, seal: JSON.stringify({ ...JSON.parse(sealed.seal), schema: '0123456789abcdef' }) },
+      /validated by another schema \(0123456789abcdef\)/,
     ],
     [
       'the config is not in authorizer mode',
-      { config: JSON.stringify({ ...testConfig(), auth: { mode: 'cognito' } }) },
+      { policy: policyOf(validateConfig(cognitoConfig)) },
       /needs auth\.mode "authorizer", but the configuration says "cognito"/,
     ],
     [
       'API keys are configured without TVM_API_KEYS_SECRET_ID',
-      { config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })) },
+      { policy: testConfig({ apiKeys: { secret: { create: true } } }) },
       /TVM_API_KEYS_SECRET_ID is not set/,
     ],
   ])('fails at init when %s', async (_what, env, message) => {
@@ -152,7 +166,7 @@ describe('Function: authorizer handler (module scope)', () => {
     it('reads the key table lazily (on the first ApiKey request only) and allows a valid key', async () => {
       // Prepare
       const { handler } = await loadHandler({
-        config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+        policy: testConfig({ apiKeys: { secret: { create: true } } }),
         TVM_API_KEYS_SECRET_ID: 'tvm/api-keys',
         ...stub.env,
       });
@@ -180,7 +194,7 @@ describe('Function: authorizer handler (module scope)', () => {
         const secretId = `tvm/${behavior}`;
         stub.set(secretId, behavior);
         const { handler } = await loadHandler({
-          config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+          policy: testConfig({ apiKeys: { secret: { create: true } } }),
           TVM_API_KEYS_SECRET_ID: secretId,
           ...stub.env,
         });
@@ -212,7 +226,7 @@ describe('Function: authorizer handler (module scope)', () => {
         const secretId = `tvm/${behavior}`;
         stub.set(secretId, behavior);
         const { handler } = await loadHandler({
-          config: JSON.stringify(testConfig({ apiKeys: { secret: { create: true } } })),
+          policy: testConfig({ apiKeys: { secret: { create: true } } }),
           TVM_API_KEYS_SECRET_ID: secretId,
           ...stub.env,
         });

@@ -589,7 +589,7 @@ describe('Function: validateConfig', () => {
   });
 
   it('reports field and cross-field problems of ten kinds in one run, each once, in file order', () => {
-    // Prepare: ten independent mistakes; the cross-field ones used to wait until the field ones were fixed.
+    // Prepare: ten independent mistakes; the cross-field ones must not wait until the field ones are fixed.
     const config: Draft = {
       auth: { mode: 'cognito', mfa: 'sometimes', fallbackTier: 'guests' },
       tiers: [
@@ -692,7 +692,7 @@ describe('Function: validateConfig', () => {
   });
 
   it('writes each path once', () => {
-    // Prepare: field messages used to repeat their path ("token.maxTtlSeconds: token.maxTtlSeconds must be…").
+    // Prepare: a field message must not repeat its path ("token.maxTtlSeconds: token.maxTtlSeconds must be…").
     const config = base();
     config.token = { maxTtlSeconds: 600.5 };
     config.momento.endpoint = 'localhost';

@@ -28,8 +28,8 @@ import { bytes, ms, percentile, spread, verdict, type Row, type Spread } from '.
 
 const USAGE = `Usage: npm run bench -- [options]
 
-  --scenario <name>   latency: bundle sizes, cold start, warm latency, revocation (issue 6/11 targets)
-                      storm:   sign-in storm against Momento's mint budget, product vs off (issue 16)
+  --scenario <name>   latency: bundle sizes, cold start, warm latency, revocation (targets: docs/performance.md)
+                      storm:   sign-in storm against Momento's mint budget, product vs off (docs/capacity.md)
                       all:     both (default)
   --quick             smaller samples; the storm: 250 users over 15 s instead of 1,000 over 60 s
   --check             exit 1 when any target of the scenarios run is FAIL (default: report only, exit 0)

@@ -13,21 +13,6 @@ export const FUNCTION_CONFIG_FILE = 'tvm-config.json';
 /** The seal of a policy file (config/sealed.ts): `tvm-config.json` → `tvm-config.seal.json`, beside it. */
 export const sealFileOf = (configFile: string): string => configFile.replace(/(\.json)?$/, '.seal.json');
 
-/**
- * The parsed (not yet validated) policy of this function.
- *
- * @param dir the directory of the running bundle (`__dirname` of the handler)
- * @throws Error naming the file when it is missing or is not JSON (the function then fails its init, loudly)
- */
-export function readFunctionConfig(dir: string): unknown {
-  const { file, text } = readConfigText(dir);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new Error(`The function's configuration ${file} is not JSON: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** The policy file's path and exact text. */
 function readConfigText(dir: string): { file: string; text: string } {
   const file = process.env.TVM_CONFIG_FILE || path.join(dir, FUNCTION_CONFIG_FILE);
@@ -42,7 +27,7 @@ function readConfigText(dir: string): { file: string; text: string } {
 
 /**
  * The policy file's exact text and its seal (undefined when there is none: config/sealed.ts then refuses it),
- * for the vending function, which checks the seal instead of re-validating with zod.
+ * for the functions, which check the seal instead of re-validating with zod.
  *
  * @param dir the directory of the running bundle (`__dirname` of the handler)
  */
